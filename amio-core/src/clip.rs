@@ -1,0 +1,443 @@
+//! Clips: immutable audio, shared cheaply between playspecs.
+//!
+//! A [`Clip`] holds `channels >= 1` channels of `frames >= 0` frames of f32
+//! samples at a frame rate, stored interleaved (frame by frame). Cloning a clip
+//! clones a reference count, never the samples. Clips are built on the control
+//! side; the audio thread only reads them, and they are freed on the control
+//! side when the last playspec that uses them is retired.
+
+use std::io::{Read, Seek};
+use std::path::Path;
+use std::sync::Arc;
+
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+
+use crate::error::{Error, Result};
+
+/// Immutable audio: channels, frames, a frame rate and interleaved f32 samples.
+///
+/// Cheap to clone (a reference count). Every sample is finite; the nominal
+/// range is -1..1 but louder samples are kept as they are.
+#[derive(Clone)]
+pub struct Clip(Arc<ClipData>);
+
+struct ClipData {
+    frame_rate: u32,
+    channels: usize,
+    frames: usize,
+    samples: Box<[f32]>,
+}
+
+impl std::fmt::Debug for Clip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clip")
+            .field("frame_rate", &self.0.frame_rate)
+            .field("channels", &self.0.channels)
+            .field("frames", &self.0.frames)
+            .finish()
+    }
+}
+
+impl Clip {
+    /// Builds a clip from interleaved samples (frame by frame, `channels`
+    /// samples per frame).
+    ///
+    /// Refuses zero channels, a zero frame rate, a sample count that is not a
+    /// whole number of frames, and NaN or infinite samples.
+    pub fn from_interleaved(frame_rate: u32, channels: usize, samples: Vec<f32>) -> Result<Clip> {
+        check_shape(frame_rate, channels)?;
+        if samples.len() % channels != 0 {
+            return Err(Error::ClipPartialFrame {
+                samples: samples.len(),
+                channels,
+            });
+        }
+        check_finite(&samples, channels)?;
+        let frames = samples.len() / channels;
+        Ok(Clip(Arc::new(ClipData {
+            frame_rate,
+            channels,
+            frames,
+            samples: samples.into_boxed_slice(),
+        })))
+    }
+
+    /// Builds a clip from planar samples: one slice per channel, all of the
+    /// same length.
+    pub fn from_planar<S: AsRef<[f32]>>(frame_rate: u32, channels: &[S]) -> Result<Clip> {
+        check_shape(frame_rate, channels.len())?;
+        let frames = channels[0].as_ref().len();
+        for (channel, data) in channels.iter().enumerate() {
+            if data.as_ref().len() != frames {
+                return Err(Error::ClipChannelLength {
+                    channel,
+                    frames: data.as_ref().len(),
+                    expected: frames,
+                });
+            }
+        }
+        let mut samples = Vec::with_capacity(frames * channels.len());
+        for frame in 0..frames {
+            samples.extend(channels.iter().map(|c| c.as_ref()[frame]));
+        }
+        Clip::from_interleaved(frame_rate, channels.len(), samples)
+    }
+
+    /// Builds a clip from interleaved 16-bit integer samples, each divided by
+    /// 32768 (so -32768 is exactly -1.0).
+    pub fn from_i16(frame_rate: u32, channels: usize, samples: &[i16]) -> Result<Clip> {
+        Clip::from_interleaved(
+            frame_rate,
+            channels,
+            samples.iter().map(|&s| f32::from(s) / 32768.0).collect(),
+        )
+    }
+
+    /// Reads a WAV file: 8/16/24/32-bit integer or 32-bit float samples, any
+    /// channel count. Integer samples are scaled so that full scale is -1..1.
+    pub fn from_wav(path: impl AsRef<Path>) -> Result<Clip> {
+        let path = path.as_ref();
+        let reader = hound::WavReader::open(path).map_err(|source| Error::Wav {
+            path: path.to_owned(),
+            source,
+        })?;
+        read_wav(reader, path)
+    }
+
+    /// Reads WAV data from any reader; `name` is used in error messages.
+    pub fn from_wav_reader<R: Read>(reader: R, name: &str) -> Result<Clip> {
+        let path = Path::new(name);
+        let reader = hound::WavReader::new(reader).map_err(|source| Error::Wav {
+            path: path.to_owned(),
+            source,
+        })?;
+        read_wav(reader, path)
+    }
+
+    /// Writes the clip as a 32-bit float WAV file.
+    pub fn write_wav(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let wav_err = |source| Error::Wav {
+            path: path.to_owned(),
+            source,
+        };
+        let mut writer =
+            hound::WavWriter::create(path, wav_spec_f32(self.0.channels, self.0.frame_rate))
+                .map_err(wav_err)?;
+        write_samples(&mut writer, &self.0.samples).map_err(wav_err)?;
+        writer.finalize().map_err(wav_err)
+    }
+
+    /// Writes the clip as 32-bit float WAV data to any seekable writer.
+    pub fn write_wav_to<W: std::io::Write + Seek>(&self, writer: W) -> Result<()> {
+        let wav_err = |source| Error::Wav {
+            path: "<writer>".into(),
+            source,
+        };
+        let mut writer =
+            hound::WavWriter::new(writer, wav_spec_f32(self.0.channels, self.0.frame_rate))
+                .map_err(wav_err)?;
+        write_samples(&mut writer, &self.0.samples).map_err(wav_err)?;
+        writer.finalize().map_err(wav_err)
+    }
+
+    /// Returns a new clip resampled to `frame_rate` (a control-side step; the
+    /// engine never resamples). The result has `ceil(frames * to / from)`
+    /// frames, aligned with the original (the resampler's delay is removed).
+    /// Resampling to the clip's own rate returns a clone.
+    pub fn resample(&self, frame_rate: u32) -> Result<Clip> {
+        let from = self.0.frame_rate;
+        if frame_rate == 0 {
+            return Err(Error::ClipFrameRate);
+        }
+        if frame_rate == from {
+            return Ok(self.clone());
+        }
+        let resample_err = |message: String| Error::Resample {
+            from,
+            to: frame_rate,
+            message,
+        };
+        let channels = self.0.channels;
+        let frames = self.0.frames;
+        let mut resampler = Fft::<f32>::new(
+            from as usize,
+            frame_rate as usize,
+            1024,
+            channels,
+            FixedSync::Input,
+        )
+        .map_err(|e| resample_err(e.to_string()))?;
+        let input = InterleavedSlice::new(&self.0.samples[..], channels, frames)
+            .map_err(|e| resample_err(e.to_string()))?;
+        let output = resampler
+            .process_all(&input, frames, None)
+            .map_err(|e| resample_err(e.to_string()))?;
+        // rubato sizes its output with a float ratio; the exact length is
+        // ceil(frames * to / from), in integers.
+        let exact = (frames as u128 * u128::from(frame_rate)).div_ceil(u128::from(from)) as usize;
+        let mut samples = output.take_data();
+        samples.resize(exact * channels, 0.0);
+        Clip::from_interleaved(frame_rate, channels, samples)
+    }
+
+    /// The clip's frame rate in frames per second.
+    pub fn frame_rate(&self) -> u32 {
+        self.0.frame_rate
+    }
+
+    /// The number of channels (at least 1).
+    pub fn channels(&self) -> usize {
+        self.0.channels
+    }
+
+    /// The number of frames.
+    pub fn frames(&self) -> usize {
+        self.0.frames
+    }
+
+    /// All samples, interleaved. Real-time safe (a borrow).
+    pub fn samples(&self) -> &[f32] {
+        &self.0.samples
+    }
+
+    /// The samples of frame `frame`, one per channel, or `None` past the end.
+    pub fn frame(&self, frame: usize) -> Option<&[f32]> {
+        let c = self.0.channels;
+        self.0.samples.get(frame * c..(frame + 1) * c)
+    }
+
+    /// Whether two handles share the same samples.
+    pub fn ptr_eq(a: &Clip, b: &Clip) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+fn check_shape(frame_rate: u32, channels: usize) -> Result<()> {
+    if channels == 0 {
+        return Err(Error::ClipNoChannels);
+    }
+    if frame_rate == 0 {
+        return Err(Error::ClipFrameRate);
+    }
+    Ok(())
+}
+
+fn check_finite(samples: &[f32], channels: usize) -> Result<()> {
+    match samples.iter().position(|s| !s.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::ClipSampleNotFinite {
+            frame: i / channels,
+            channel: i % channels,
+            value: samples[i],
+        }),
+    }
+}
+
+fn wav_spec_f32(channels: usize, frame_rate: u32) -> hound::WavSpec {
+    hound::WavSpec {
+        // A clip with more than 65535 channels cannot be written as WAV;
+        // hound reports the mismatch when the sample count comes out wrong.
+        channels: u16::try_from(channels).unwrap_or(u16::MAX),
+        sample_rate: frame_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    }
+}
+
+fn write_samples<W: std::io::Write + Seek>(
+    writer: &mut hound::WavWriter<W>,
+    samples: &[f32],
+) -> std::result::Result<(), hound::Error> {
+    samples.iter().try_for_each(|&s| writer.write_sample(s))
+}
+
+fn read_wav<R: Read>(reader: hound::WavReader<R>, path: &Path) -> Result<Clip> {
+    let spec = reader.spec();
+    let wav_err = |source| Error::Wav {
+        path: path.to_owned(),
+        source,
+    };
+    let samples: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => reader
+            .into_samples::<f32>()
+            .collect::<std::result::Result<_, _>>()
+            .map_err(wav_err)?,
+        (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
+            let scale = 1.0 / (1u64 << (bits - 1)) as f64;
+            reader
+                .into_samples::<i32>()
+                .map(|s| s.map(|v| (f64::from(v) * scale) as f32))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(wav_err)?
+        }
+        (format, bits) => {
+            return Err(Error::WavFormat {
+                path: path.to_owned(),
+                bits,
+                format: match format {
+                    hound::SampleFormat::Float => "float",
+                    hound::SampleFormat::Int => "integer",
+                },
+            })
+        }
+    };
+    let channels = usize::from(spec.channels);
+    // A file whose data chunk ends mid-frame is truncated to whole frames.
+    let whole = samples.len() - samples.len() % channels.max(1);
+    let mut samples = samples;
+    samples.truncate(whole);
+    Clip::from_interleaved(spec.sample_rate, channels, samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaved_and_planar_agree() {
+        let a = Clip::from_interleaved(48000, 2, vec![0.1, 0.2, 0.3, 0.4]).unwrap();
+        let b = Clip::from_planar(48000, &[vec![0.1, 0.3], vec![0.2, 0.4]]).unwrap();
+        assert_eq!(a.samples(), b.samples());
+        assert_eq!(a.frames(), 2);
+        assert_eq!(a.frame(1), Some(&[0.3, 0.4][..]));
+        assert_eq!(a.frame(2), None);
+    }
+
+    #[test]
+    fn bad_shapes_are_refused() {
+        assert!(matches!(
+            Clip::from_interleaved(48000, 0, vec![]),
+            Err(Error::ClipNoChannels)
+        ));
+        assert!(matches!(
+            Clip::from_interleaved(0, 1, vec![]),
+            Err(Error::ClipFrameRate)
+        ));
+        assert!(matches!(
+            Clip::from_interleaved(48000, 2, vec![0.0; 3]),
+            Err(Error::ClipPartialFrame {
+                samples: 3,
+                channels: 2
+            })
+        ));
+        assert!(matches!(
+            Clip::from_planar(48000, &[vec![0.0; 3], vec![0.0; 2]]),
+            Err(Error::ClipChannelLength {
+                channel: 1,
+                frames: 2,
+                expected: 3
+            })
+        ));
+        let err = Clip::from_interleaved(48000, 2, vec![0.0, 0.0, 0.0, f32::NAN]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::ClipSampleNotFinite {
+                frame: 1,
+                channel: 1,
+                ..
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "clip sample at frame 1, channel 1 is not finite (NaN)"
+        );
+    }
+
+    #[test]
+    fn empty_clip_is_valid() {
+        let c = Clip::from_interleaved(44100, 3, vec![]).unwrap();
+        assert_eq!((c.frames(), c.channels()), (0, 3));
+    }
+
+    #[test]
+    fn i16_scaling_is_exact() {
+        let c = Clip::from_i16(48000, 1, &[-32768, 0, 16384, 32767]).unwrap();
+        assert_eq!(c.samples(), &[-1.0, 0.0, 0.5, 32767.0 / 32768.0]);
+    }
+
+    fn wav_bytes(spec: hound::WavSpec, write: impl FnOnce(&mut hound::WavWriter<&mut std::io::Cursor<Vec<u8>>>)) -> Vec<u8> {
+        let mut cursor = std::io::Cursor::new(Vec::new());
+        {
+            let mut w = hound::WavWriter::new(&mut cursor, spec).unwrap();
+            write(&mut w);
+            w.finalize().unwrap();
+        }
+        cursor.into_inner()
+    }
+
+    #[test]
+    fn wav_integer_depths_scale_to_full_scale() {
+        for bits in [8u16, 16, 24, 32] {
+            let spec = hound::WavSpec {
+                channels: 3,
+                sample_rate: 22050,
+                bits_per_sample: bits,
+                sample_format: hound::SampleFormat::Int,
+            };
+            let full = 1i64 << (bits - 1);
+            let values = [-full, 0, full / 2, -(full / 4), full - 1, 1];
+            let bytes = wav_bytes(spec, |w| {
+                for v in values {
+                    w.write_sample(v as i32).unwrap();
+                }
+            });
+            let clip = Clip::from_wav_reader(std::io::Cursor::new(bytes), "t.wav").unwrap();
+            assert_eq!((clip.channels(), clip.frames(), clip.frame_rate()), (3, 2, 22050));
+            let expected: Vec<f32> = values
+                .iter()
+                .map(|&v| (v as f64 / full as f64) as f32)
+                .collect();
+            assert_eq!(clip.samples(), &expected[..], "{bits}-bit");
+            assert_eq!(clip.samples()[0], -1.0);
+        }
+    }
+
+    #[test]
+    fn wav_float_round_trips() {
+        let clip = Clip::from_interleaved(96000, 5, (0..50).map(|i| i as f32 / 64.0 - 0.4).collect()).unwrap();
+        let mut cursor = std::io::Cursor::new(Vec::new());
+        clip.write_wav_to(&mut cursor).unwrap();
+        let back = Clip::from_wav_reader(std::io::Cursor::new(cursor.into_inner()), "x").unwrap();
+        assert_eq!(back.samples(), clip.samples());
+        assert_eq!((back.channels(), back.frame_rate()), (5, 96000));
+    }
+
+    #[test]
+    fn wav_unsupported_format_is_named() {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut bytes = wav_bytes(spec, |w| w.write_sample(0.5f32).unwrap());
+        // Patch bits-per-sample (offset 34 in the canonical header) to 64.
+        bytes[34] = 64;
+        let err = Clip::from_wav_reader(std::io::Cursor::new(bytes), "odd.wav").unwrap_err();
+        assert!(err.to_string().starts_with("odd.wav"), "{err}");
+    }
+
+    #[test]
+    fn resample_keeps_length_and_pitch() {
+        // A 1 kHz sine at 44.1 kHz resampled to 48 kHz stays a 1 kHz sine.
+        let n = 44100;
+        let sine: Vec<f32> = (0..n)
+            .map(|i| (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 44100.0).sin() as f32 * 0.5)
+            .collect();
+        let clip = Clip::from_interleaved(44100, 1, sine).unwrap();
+        let out = clip.resample(48000).unwrap();
+        assert_eq!(out.frame_rate(), 48000);
+        assert_eq!(out.frames(), 48000);
+        // Away from the edges, compare with the ideal sine at 48 kHz.
+        let worst = (2000..46000)
+            .map(|i| {
+                let ideal = (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 48000.0).sin() * 0.5;
+                (out.samples()[i] as f64 - ideal).abs()
+            })
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-3, "worst deviation {worst}");
+        assert!(Clip::ptr_eq(&clip.resample(44100).unwrap(), &clip));
+    }
+}

@@ -1,0 +1,96 @@
+//! The backend-agnostic driver trait.
+
+use crate::engine::Engine;
+use crate::error::Result;
+
+/// What a host asks a driver for. Drivers grant what they can and report
+/// what they got in [`StreamInfo`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// The device to open (backend-specific name); `None` for the default.
+    pub device: Option<String>,
+    /// Frames per second; `None` for the device's or server's rate.
+    pub frame_rate: Option<u32>,
+    /// Frames per period; `None` for the driver's choice.
+    pub period: Option<usize>,
+    /// Input channels to capture.
+    pub in_channels: usize,
+    /// Output channels to play.
+    pub out_channels: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> StreamConfig {
+        StreamConfig {
+            device: None,
+            frame_rate: None,
+            period: None,
+            in_channels: 2,
+            out_channels: 2,
+        }
+    }
+}
+
+/// What a driver opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The backend's name (`"null"`, `"jack"`, …).
+    pub backend: String,
+    /// The device's name.
+    pub device: String,
+    /// Frames per second.
+    pub frame_rate: u32,
+    /// The nominal period in frames.
+    pub period: usize,
+    /// The most frames the driver passes to [`Engine::render`] at once; the
+    /// engine's buffers are sized for it.
+    pub max_period: usize,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Frames from the moment a sound reaches the input to the moment the
+    /// engine sees it.
+    pub capture_latency: u64,
+    /// Frames from the moment the engine renders a frame to the moment it
+    /// is heard.
+    pub playback_latency: u64,
+}
+
+/// A device a backend can open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// The name to pass as [`StreamConfig::device`].
+    pub name: String,
+    /// A human-readable description.
+    pub description: String,
+    /// Input channels it offers (0 if unknown or none).
+    pub in_channels: usize,
+    /// Output channels it offers (0 if unknown or none).
+    pub out_channels: usize,
+}
+
+/// A backend: opens a stream, runs the engine on its real-time thread, and
+/// reports xruns, latency and fatal errors through the engine's
+/// [`crate::Notifier`].
+///
+/// Object-safe; all methods are called from the control thread.
+pub trait AudioDriver: Send {
+    /// The backend's name, as hosts pick it (`"null"`, `"jack"`, …).
+    fn backend(&self) -> &str;
+
+    /// The devices this backend can open on this machine.
+    fn devices(&self) -> Result<Vec<DeviceInfo>>;
+
+    /// Opens a stream as close to `config` as the device allows. The stream
+    /// does not run until [`AudioDriver::start`].
+    fn open(&mut self, config: &StreamConfig) -> Result<StreamInfo>;
+
+    /// Starts calling `engine` on the driver's real-time thread. On error the
+    /// engine is dropped here, on the control thread.
+    fn start(&mut self, engine: Engine) -> Result<()>;
+
+    /// Stops the stream and hands the engine back, or `None` if it was lost
+    /// (the audio thread died). The stream can be started again.
+    fn stop(&mut self) -> Result<Option<Engine>>;
+}

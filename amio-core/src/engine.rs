@@ -1,0 +1,422 @@
+//! The engine: the audio half of an interface, run by the driver's real-time
+//! thread (SPEC.md, "One frame of the engine").
+//!
+//! The engine works a period at a time and splits it only where a command
+//! or a playspec change takes effect, so its output is what the per-frame
+//! rules give, whatever the period size.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rtrb::{Consumer, Producer};
+
+use crate::capture::{CaptureWriter, Tag, TagHistory};
+use crate::command::{Action, Change, Command};
+use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
+use crate::mix;
+use crate::shared::{Notifier, Shared};
+
+/// What the engine sends back to the control side, in stream-frame order.
+pub(crate) enum Message {
+    /// An outcome, with the playspec it retires (the superseded one, or the
+    /// one an applied change replaced), to be freed on the control side.
+    Outcome(Outcome, Box<Change>),
+    /// Any other event.
+    Event(Event),
+}
+
+/// A command waiting for its stream frame.
+struct Pending {
+    /// The stream frame it takes effect at.
+    target: u64,
+    seq: u64,
+    action: Action,
+}
+
+/// The audio half of an interface. Made together with its
+/// [`crate::Interface`] by [`crate::Interface::new`], moved to the driver's
+/// real-time thread and run one period at a time.
+///
+/// **Real-time thread.** Every method here that takes `&mut self` runs on
+/// the driver's real-time thread and does not allocate, free, lock or block.
+/// The engine is dropped on the control side (drivers hand it back from
+/// [`crate::AudioDriver::stop`]), because dropping it frees playspecs.
+pub struct Engine {
+    out_channels: usize,
+    in_channels: usize,
+    max_period: usize,
+    clamp: bool,
+    max_latency: u64,
+
+    /// `s`: the next stream frame to process.
+    s: u64,
+    /// `p`: the position of the next frame.
+    p: i64,
+    rolling: bool,
+    current: Box<Change>,
+    change: Option<Box<Change>>,
+    /// Commands read from the queue, sorted by (target, seq) descending, so
+    /// the next one is last.
+    pending: Vec<Pending>,
+    /// `L` in use for input tags, and the sum it was computed from.
+    latency: u64,
+    latency_requested: Option<u64>,
+    xruns_seen: u64,
+
+    output: Box<[f32]>,
+    input: Box<[f32]>,
+    tags: TagHistory,
+
+    commands: Consumer<Command>,
+    messages: Producer<Message>,
+    /// Message slots kept free for outcomes; other events use the rest.
+    outcome_reserve: usize,
+    capture: CaptureWriter,
+    shared: Arc<Shared>,
+}
+
+/// The engine's parts, as [`crate::Interface::new`] assembles them.
+pub(crate) struct EngineParts {
+    pub(crate) out_channels: usize,
+    pub(crate) in_channels: usize,
+    pub(crate) max_period: usize,
+    pub(crate) clamp: bool,
+    pub(crate) max_latency: u64,
+    pub(crate) initial: Box<Change>,
+    pub(crate) command_capacity: usize,
+    pub(crate) commands: Consumer<Command>,
+    pub(crate) messages: Producer<Message>,
+    pub(crate) outcome_reserve: usize,
+    pub(crate) capture: CaptureWriter,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What was left in the engine when it stopped, for the control side to
+/// report as dropped and free.
+pub(crate) struct Leftovers {
+    pub(crate) stream_frame: u64,
+    pub(crate) position: i64,
+    pub(crate) changes: Vec<Box<Change>>,
+}
+
+impl Engine {
+    pub(crate) fn new(parts: EngineParts) -> Engine {
+        let history = if parts.in_channels > 0 {
+            (parts.max_latency as usize).saturating_add(parts.max_period + 1)
+        } else {
+            1
+        };
+        Engine {
+            out_channels: parts.out_channels,
+            in_channels: parts.in_channels,
+            max_period: parts.max_period,
+            clamp: parts.clamp,
+            max_latency: parts.max_latency,
+            s: 0,
+            p: 0,
+            rolling: false,
+            current: parts.initial,
+            change: None,
+            pending: Vec::with_capacity(parts.command_capacity),
+            latency: 0,
+            latency_requested: None,
+            xruns_seen: 0,
+            output: vec![0.0; parts.max_period * parts.out_channels].into_boxed_slice(),
+            input: vec![0.0; parts.max_period * parts.in_channels].into_boxed_slice(),
+            tags: TagHistory::new(history),
+            commands: parts.commands,
+            messages: parts.messages,
+            outcome_reserve: parts.outcome_reserve,
+            capture: parts.capture,
+            shared: parts.shared,
+        }
+    }
+
+    /// The most frames one [`Engine::render`] processes.
+    pub fn max_period(&self) -> usize {
+        self.max_period
+    }
+
+    /// Output channels per frame.
+    pub fn out_channels(&self) -> usize {
+        self.out_channels
+    }
+
+    /// Input channels per frame.
+    pub fn in_channels(&self) -> usize {
+        self.in_channels
+    }
+
+    /// `s`: the next stream frame the engine will process.
+    pub fn stream_frame(&self) -> u64 {
+        self.s
+    }
+
+    /// A handle through which the driver reports xruns, latency changes and
+    /// fatal errors, from any thread.
+    pub fn notifier(&self) -> Notifier {
+        Notifier(Arc::clone(&self.shared))
+    }
+
+    /// The input buffer of the next period: `min(frames, max_period)` frames
+    /// of `in_channels` interleaved samples. The driver writes the captured
+    /// input here, then calls [`Engine::render`] with the same frame count.
+    /// Samples it leaves alone keep their previous values.
+    ///
+    /// Real-time thread.
+    pub fn input_buffer(&mut self, frames: usize) -> &mut [f32] {
+        let n = frames.min(self.max_period);
+        &mut self.input[..n * self.in_channels]
+    }
+
+    /// Processes one period of `min(frames, max_period)` frames and returns
+    /// its output, interleaved. A driver with longer periods calls this
+    /// several times per period.
+    ///
+    /// Real-time thread: no allocation, no lock, no blocking call.
+    pub fn render(&mut self, frames: usize) -> &[f32] {
+        let n = frames.min(self.max_period);
+        let _guard = crate::rt_guard::enter();
+        self.run_period(n);
+        &self.output[..n * self.out_channels]
+    }
+
+    /// Processes `frames` frames from interleaved buffers, in periods of at
+    /// most `max_period`. `input` should hold `frames * in_channels` samples
+    /// (missing ones are taken as silence) and `output` `frames *
+    /// out_channels` (output that does not fit is discarded).
+    ///
+    /// Real-time thread.
+    pub fn process_interleaved(&mut self, frames: usize, input: &[f32], output: &mut [f32]) {
+        let (ic, oc) = (self.in_channels, self.out_channels);
+        let mut done = 0;
+        while done < frames {
+            let n = (frames - done).min(self.max_period);
+            let buf = self.input_buffer(n);
+            let src = input.get(done * ic..).unwrap_or(&[]);
+            let k = buf.len().min(src.len());
+            buf[..k].copy_from_slice(&src[..k]);
+            buf[k..].fill(0.0);
+            let out = self.render(n);
+            let dst = output.get_mut(done * oc..).unwrap_or(&mut []);
+            let k = out.len().min(dst.len());
+            dst[..k].copy_from_slice(&out[..k]);
+            done += n;
+        }
+    }
+
+    fn run_period(&mut self, frames: usize) {
+        let period_start = self.s;
+        self.take_driver_reports();
+        self.take_commands();
+        let oc = self.out_channels;
+        self.output[..frames * oc].fill(0.0);
+        let mut done = 0;
+        while done < frames {
+            // 1. Commands whose target is this frame, in issue order.
+            while self.pending.last().is_some_and(|c| c.target <= self.s) {
+                if let Some(cmd) = self.pending.pop() {
+                    self.apply(cmd.action);
+                    self.shared.commands_done.fetch_add(1, Ordering::Release);
+                }
+            }
+            // 2. A pending change whose insert point has been reached.
+            if self.change.as_ref().is_some_and(|c| self.p >= c.insert_at) {
+                self.apply_change();
+            }
+            // The stretch until something can happen next.
+            let mut n = (frames - done) as u64;
+            if let Some(next) = self.pending.last() {
+                n = n.min(next.target - self.s);
+            }
+            if self.rolling {
+                if let Some(c) = &self.change {
+                    n = n.min((i128::from(c.insert_at) - i128::from(self.p)) as u64);
+                }
+                // Stop at the end of the timeline; p wraps to i64::MIN.
+                n = n.min((i128::from(i64::MAX) - i128::from(self.p) + 1) as u64);
+            }
+            let n = n as usize;
+            self.tags.record(
+                self.s,
+                Tag {
+                    id: self.current.id(),
+                    position: self.p,
+                    rolling: self.rolling,
+                },
+            );
+            // 3. Mix (rolling) or leave silence (stopped).
+            if self.rolling {
+                let out = &mut self.output[done * oc..(done + n) * oc];
+                self.current.prepared.mix(self.p, n, out);
+                self.p = self.p.wrapping_add(n as i64);
+            }
+            // 4. s += n.
+            self.s += n as u64;
+            done += n;
+        }
+        if self.clamp {
+            mix::clamp(&mut self.output[..frames * oc]);
+        }
+        self.capture_input(period_start, frames);
+        let report = PositionReport {
+            stream_frame: self.s,
+            id: self.current.id(),
+            position: self.p,
+            rolling: self.rolling,
+        };
+        self.shared.position.publish(report);
+        self.send_event(Event::Position(report));
+    }
+
+    /// Turns the driver's xrun and latency reports into events and updates `L`.
+    fn take_driver_reports(&mut self) {
+        let xruns = self.shared.xruns.load(Ordering::Relaxed);
+        if xruns != self.xruns_seen {
+            let new = xruns.wrapping_sub(self.xruns_seen);
+            self.xruns_seen = xruns;
+            self.send_event(Event::Xrun {
+                stream_frame: self.s,
+                new,
+                count: xruns,
+            });
+        }
+        let requested = self
+            .shared
+            .capture_latency
+            .load(Ordering::Relaxed)
+            .saturating_add(self.shared.playback_latency.load(Ordering::Relaxed))
+            .saturating_add(self.shared.extra_latency.load(Ordering::Relaxed));
+        if self.latency_requested != Some(requested) {
+            self.latency_requested = Some(requested);
+            self.latency = requested.min(self.max_latency);
+            self.send_event(Event::Latency {
+                stream_frame: self.s,
+                frames: self.latency,
+                requested,
+            });
+        }
+    }
+
+    /// Moves newly issued commands into the pending list. A command without a
+    /// target, or whose target has passed, takes effect now.
+    fn take_commands(&mut self) {
+        while self.pending.len() < self.pending.capacity() {
+            let Ok(cmd) = self.commands.pop() else { break };
+            let target = cmd.at.map_or(self.s, |at| at.max(self.s));
+            let key = (target, cmd.seq);
+            let i = self.pending.partition_point(|c| (c.target, c.seq) > key);
+            self.pending.insert(
+                i,
+                Pending {
+                    target,
+                    seq: cmd.seq,
+                    action: cmd.action,
+                },
+            );
+        }
+    }
+
+    fn apply(&mut self, action: Action) {
+        match action {
+            Action::Schedule(change) => {
+                if let Some(old) = self.change.replace(change) {
+                    let outcome = Outcome {
+                        id: old.id(),
+                        kind: OutcomeKind::Superseded,
+                        stream_frame: self.s,
+                        position: self.p,
+                    };
+                    self.send_outcome(outcome, old);
+                }
+            }
+            Action::SetRolling(rolling) => self.rolling = rolling,
+            Action::Locate(position) => self.p = position,
+        }
+    }
+
+    fn apply_change(&mut self) {
+        let Some(change) = self.change.take() else {
+            return;
+        };
+        self.p = change
+            .start_from
+            .wrapping_add(self.p.wrapping_sub(change.insert_at));
+        let old = std::mem::replace(&mut self.current, change);
+        let outcome = Outcome {
+            id: self.current.id(),
+            kind: OutcomeKind::Applied,
+            stream_frame: self.s,
+            position: self.p,
+        };
+        self.send_outcome(outcome, old);
+    }
+
+    fn send_outcome(&mut self, outcome: Outcome, retired: Box<Change>) {
+        // The control side keeps no more changes in flight than the queue
+        // reserves room for, so this cannot fail; if it ever did, leaking the
+        // playspec is the real-time-safe choice (freeing it here is not).
+        if let Err(rtrb::PushError::Full(message)) =
+            self.messages.push(Message::Outcome(outcome, retired))
+        {
+            std::mem::forget(message);
+        }
+    }
+
+    /// Sends an event if room is left beyond the slots kept for outcomes;
+    /// otherwise counts it as lost.
+    fn send_event(&mut self, event: Event) {
+        if self.messages.slots() > self.outcome_reserve {
+            if let Err(rtrb::PushError::Full(message)) = self.messages.push(Message::Event(event)) {
+                std::mem::forget(message);
+            }
+        } else {
+            self.shared.events_lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Tags the period's input with the output tags `L` frames earlier and
+    /// sends it to the control side.
+    fn capture_input(&mut self, period_start: u64, frames: usize) {
+        let ic = self.in_channels;
+        if ic == 0 {
+            return;
+        }
+        let mut lost = 0;
+        let mut done = 0;
+        while done < frames {
+            let s = period_start + done as u64;
+            let (tag, run) = self.tags.at(i128::from(s) - i128::from(self.latency));
+            let n = (frames - done).min(usize::try_from(run).unwrap_or(usize::MAX));
+            let samples = &self.input[done * ic..(done + n) * ic];
+            if !self.capture.write(s, tag, samples) {
+                lost += n as u64;
+            }
+            done += n;
+        }
+        if lost > 0 {
+            self.send_event(Event::InputLost {
+                stream_frame: period_start,
+                frames: lost,
+            });
+        }
+    }
+
+    /// Empties the engine for the control side: the pending change and every
+    /// schedule not yet applied, in id order. Control side only.
+    pub(crate) fn into_leftovers(mut self) -> (Leftovers, Consumer<Command>) {
+        let mut changes: Vec<Box<Change>> = self.change.take().into_iter().collect();
+        for cmd in self.pending.drain(..) {
+            if let Action::Schedule(c) = cmd.action {
+                changes.push(c);
+            }
+        }
+        let commands = std::mem::replace(&mut self.commands, rtrb::RingBuffer::new(1).1);
+        let leftovers = Leftovers {
+            stream_frame: self.s,
+            position: self.p,
+            changes,
+        };
+        (leftovers, commands)
+    }
+}

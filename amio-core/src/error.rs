@@ -1,0 +1,198 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in amio-core, with the numbers that explain it.
+///
+/// Messages are lower-case and name the place and the rule that was broken.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A clip was given no channels.
+    #[error("a clip needs at least one channel, got 0")]
+    ClipNoChannels,
+    /// A clip's frame rate was zero.
+    #[error("a clip's frame rate must be above 0")]
+    ClipFrameRate,
+    /// Interleaved samples did not divide into whole frames.
+    #[error("{samples} samples do not make whole frames of {channels} channels")]
+    ClipPartialFrame {
+        /// Number of samples given.
+        samples: usize,
+        /// Channel count of the clip.
+        channels: usize,
+    },
+    /// Planar channels of a clip had different lengths.
+    #[error("clip channel {channel} has {frames} frames, channel 0 has {expected}")]
+    ClipChannelLength {
+        /// The channel with the wrong length.
+        channel: usize,
+        /// Its length in frames.
+        frames: usize,
+        /// The length of channel 0.
+        expected: usize,
+    },
+    /// A clip sample was NaN or infinite.
+    #[error("clip sample at frame {frame}, channel {channel} is not finite ({value})")]
+    ClipSampleNotFinite {
+        /// Frame of the bad sample.
+        frame: usize,
+        /// Channel of the bad sample.
+        channel: usize,
+        /// The value found.
+        value: f32,
+    },
+    /// A WAV file could not be read or written.
+    #[error("{path}: {source}")]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// What hound reported.
+        #[source]
+        source: hound::Error,
+    },
+    /// A WAV file uses a sample format amio does not read.
+    #[error("{path}: unsupported WAV sample format: {bits}-bit {format}")]
+    WavFormat {
+        /// The file.
+        path: PathBuf,
+        /// Bits per sample.
+        bits: u16,
+        /// "integer" or "float".
+        format: &'static str,
+    },
+    /// Resampling a clip failed.
+    #[error("resampling from {from} Hz to {to} Hz failed: {message}")]
+    Resample {
+        /// The clip's frame rate.
+        from: u32,
+        /// The requested frame rate.
+        to: u32,
+        /// What rubato reported.
+        message: String,
+    },
+    /// A playspec entry broke one of SPEC.md's rules.
+    #[error("playspec entry {entry}: {rule}")]
+    Entry {
+        /// Index of the entry in its playspec.
+        entry: usize,
+        /// The rule it broke.
+        rule: EntryRule,
+    },
+    /// A queue between the control side and the audio thread is full.
+    #[error("the {queue} queue is full ({capacity} in flight); read events and retry")]
+    QueueFull {
+        /// Which queue.
+        queue: &'static str,
+        /// Its capacity.
+        capacity: usize,
+    },
+    /// A configuration value is out of range.
+    #[error("configuration: {field} {rule}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// The rule it broke.
+        rule: String,
+    },
+    /// A buffer handed to the engine or a driver had the wrong size.
+    #[error("{what}: expected {expected} samples, got {got}")]
+    BufferSize {
+        /// Which buffer.
+        what: &'static str,
+        /// Samples expected.
+        expected: usize,
+        /// Samples given.
+        got: usize,
+    },
+    /// The stream is not running (not started yet, stopped, or its engine was lost).
+    #[error("the stream is not running")]
+    NotRunning,
+    /// The stream is already running.
+    #[error("the stream is already running")]
+    AlreadyRunning,
+    /// A driver reported an error.
+    #[error("{backend}: {message}")]
+    Driver {
+        /// The backend's name.
+        backend: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An I/O error outside of WAV handling.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The rule a playspec entry broke (see SPEC.md, "Playspec entry").
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryRule {
+    /// `a <= b` does not hold.
+    #[error("range {start}..{end} runs backwards (the rule is a <= b)")]
+    RangeReversed {
+        /// `a`.
+        start: u64,
+        /// `b`.
+        end: u64,
+    },
+    /// `b <= clip.frames` does not hold.
+    #[error("range {start}..{end} ends past the clip's {frames} frames (the rule is b <= clip.frames)")]
+    RangePastClip {
+        /// `a`.
+        start: u64,
+        /// `b`.
+        end: u64,
+        /// The clip's length.
+        frames: u64,
+    },
+    /// `r >= 0` does not hold.
+    #[error("repeat {repeat} is negative (the rule is r >= 0)")]
+    NegativeRepeat {
+        /// The repeat given.
+        repeat: i64,
+    },
+    /// The gain count is not the interface's output channel count.
+    #[error("{gains} gains for {channels} output channels (the rule is one gain per output channel)")]
+    GainCount {
+        /// Gains given.
+        gains: usize,
+        /// Output channels of the interface.
+        channels: usize,
+    },
+    /// A gain is NaN or infinite.
+    #[error("gain {channel} is {gain} (the rule is: gains are finite)")]
+    GainNotFinite {
+        /// The output channel.
+        channel: usize,
+        /// The value.
+        gain: f32,
+    },
+    /// `fade_in + fade_out <= b - a` does not hold.
+    #[error("fade_in {fade_in} + fade_out {fade_out} exceeds the range's {length} frames (the rule is fade_in + fade_out <= b - a)")]
+    FadesTooLong {
+        /// fade_in.
+        fade_in: u64,
+        /// fade_out.
+        fade_out: u64,
+        /// `b - a`.
+        length: u64,
+    },
+    /// The clip's frame rate is not the interface's.
+    #[error("clip frame rate {clip} Hz differs from the interface's {interface} Hz (resample the clip first)")]
+    FrameRateMismatch {
+        /// The clip's frame rate.
+        clip: u32,
+        /// The interface's frame rate.
+        interface: u32,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,369 @@
+//! The interface: the control half of a running stream, and its
+//! configuration.
+//!
+//! [`Interface::new`] makes the control half and the audio half
+//! ([`Engine`]) together, joined by lock-free queues: commands go one way;
+//! outcomes (carrying the playspecs they retire, to be freed here), events
+//! and captured input come back. Neither side ever waits for the other.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rtrb::{Consumer, Producer};
+
+use crate::capture::{self, ChunkInfo, InputChunk, InputReader};
+use crate::command::{Action, Change, Command};
+use crate::driver::StreamInfo;
+use crate::engine::{Engine, EngineParts, Message};
+use crate::error::{Error, Result};
+use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
+use crate::mix::Prepared;
+use crate::playspec::Playspec;
+use crate::shared::Shared;
+
+/// How an interface behaves, beyond what the driver negotiated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Clamp every output sample to [-1, 1] (SPEC.md step 3). Default true.
+    pub clamp: bool,
+    /// Frames of round-trip latency added to what the driver reports, for
+    /// input tags. Default 0.
+    pub extra_latency: u64,
+    /// The largest round-trip latency `L` the input tags can follow, in
+    /// frames; the engine keeps that much tag history. Default 65536.
+    pub max_latency: u64,
+    /// Commands that may be in flight (issued, not yet applied). Default 1024.
+    pub command_capacity: usize,
+    /// Scheduled changes that may await an outcome at once. Default 1024.
+    pub outcome_capacity: usize,
+    /// Events (position reports and notices) buffered for the control side
+    /// beyond the outcomes. Default 1024.
+    pub event_capacity: usize,
+    /// Captured frames buffered for the control side before input is
+    /// dropped. Default 262144 (5.4 s at 48 kHz).
+    pub input_buffer_frames: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            clamp: true,
+            extra_latency: 0,
+            max_latency: 65536,
+            command_capacity: 1024,
+            outcome_capacity: 1024,
+            event_capacity: 1024,
+            input_buffer_frames: 1 << 18,
+        }
+    }
+}
+
+/// The control half of a stream: schedule playspecs, roll, stop, locate,
+/// read events and captured input.
+///
+/// **Control thread.** Every method runs on the host's control thread (one
+/// at a time: it takes `&mut self`); none of them waits for the audio thread.
+pub struct Interface {
+    info: StreamInfo,
+    commands: Producer<Command>,
+    messages: Consumer<Message>,
+    input: InputReader,
+    shared: Arc<Shared>,
+    command_capacity: usize,
+    outcome_capacity: usize,
+    next_id: u64,
+    next_seq: u64,
+    commands_sent: u64,
+    /// Ids scheduled that have no outcome yet.
+    unresolved: BTreeSet<u64>,
+    /// Events taken from the queues, not yet polled.
+    backlog: VecDeque<Event>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Interface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interface")
+            .field("info", &self.info)
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+fn config_error(field: &'static str, rule: impl Into<String>) -> Error {
+    Error::Config {
+        field,
+        rule: rule.into(),
+    }
+}
+
+impl Interface {
+    /// Makes the two halves of an interface for a stream the driver opened
+    /// as `info` describes.
+    pub fn new(info: &StreamInfo, config: &Config) -> Result<(Interface, Engine)> {
+        if info.frame_rate == 0 {
+            return Err(config_error("frame_rate", "must be above 0"));
+        }
+        if info.max_period == 0 {
+            return Err(config_error("max_period", "must be above 0"));
+        }
+        for (field, value) in [
+            ("command_capacity", config.command_capacity),
+            ("outcome_capacity", config.outcome_capacity),
+            ("event_capacity", config.event_capacity),
+        ] {
+            if value == 0 {
+                return Err(config_error(field, "must be above 0"));
+            }
+        }
+        let latency = info
+            .capture_latency
+            .saturating_add(info.playback_latency)
+            .saturating_add(config.extra_latency);
+        if latency > config.max_latency {
+            return Err(config_error(
+                "max_latency",
+                format!(
+                    "is {} frames, below the round-trip latency of {latency} frames",
+                    config.max_latency
+                ),
+            ));
+        }
+        let shared = Arc::new(Shared::default());
+        shared.capture_latency.store(info.capture_latency, Ordering::Relaxed);
+        shared.playback_latency.store(info.playback_latency, Ordering::Relaxed);
+        shared.extra_latency.store(config.extra_latency, Ordering::Relaxed);
+
+        let (command_tx, command_rx) = rtrb::RingBuffer::new(config.command_capacity);
+        let (message_tx, message_rx) =
+            rtrb::RingBuffer::new(config.outcome_capacity + config.event_capacity);
+        let max_period = info.max_period;
+        let pieces = (config.input_buffer_frames / max_period + 1) * 4 + 64;
+        let (capture_tx, capture_rx) =
+            capture::queues(info.in_channels, config.input_buffer_frames, pieces);
+        let initial = Box::new(Change {
+            prepared: Prepared::new(0, Playspec::empty(), info.out_channels),
+            insert_at: 0,
+            start_from: 0,
+        });
+        let engine = Engine::new(EngineParts {
+            out_channels: info.out_channels,
+            in_channels: info.in_channels,
+            max_period,
+            clamp: config.clamp,
+            max_latency: config.max_latency,
+            initial,
+            command_capacity: config.command_capacity,
+            commands: command_rx,
+            messages: message_tx,
+            outcome_reserve: config.outcome_capacity,
+            capture: capture_tx,
+            shared: Arc::clone(&shared),
+        });
+        let interface = Interface {
+            info: info.clone(),
+            commands: command_tx,
+            messages: message_rx,
+            input: capture_rx,
+            shared,
+            command_capacity: config.command_capacity,
+            outcome_capacity: config.outcome_capacity,
+            next_id: 1,
+            next_seq: 0,
+            commands_sent: 0,
+            unresolved: BTreeSet::new(),
+            backlog: VecDeque::new(),
+            closed: false,
+        };
+        Ok((interface, engine))
+    }
+
+    /// What the driver negotiated: frame rate, period, channels, latencies.
+    pub fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    /// Schedules a playspec change: once `p >= insert_at` the playspec
+    /// becomes current and `p = start_from + (p - insert_at)`. The command
+    /// takes effect at stream frame `at` (or the next period when `None` or
+    /// already past). Returns the change's id, strictly increasing from 1.
+    ///
+    /// Refuses, without disturbing what plays, a playspec whose entries do not
+    /// fit this interface (gain count, frame rate), and a change when
+    /// `outcome_capacity` changes already await their outcome.
+    pub fn schedule(
+        &mut self,
+        playspec: &Playspec,
+        insert_at: i64,
+        start_from: i64,
+        at: Option<u64>,
+    ) -> Result<u64> {
+        playspec.check_for(self.info.out_channels, self.info.frame_rate)?;
+        self.drain();
+        if self.unresolved.len() >= self.outcome_capacity {
+            return Err(Error::QueueFull {
+                queue: "outcome",
+                capacity: self.outcome_capacity,
+            });
+        }
+        let id = self.next_id;
+        let change = Box::new(Change {
+            prepared: Prepared::new(id, playspec.clone(), self.info.out_channels),
+            insert_at,
+            start_from,
+        });
+        self.send(at, Action::Schedule(change))?;
+        self.next_id += 1;
+        self.unresolved.insert(id);
+        Ok(id)
+    }
+
+    /// Starts the transport at stream frame `at` (or the next period).
+    pub fn roll(&mut self, at: Option<u64>) -> Result<()> {
+        self.send(at, Action::SetRolling(true))
+    }
+
+    /// Stops the transport at stream frame `at` (or the next period).
+    pub fn stop(&mut self, at: Option<u64>) -> Result<()> {
+        self.send(at, Action::SetRolling(false))
+    }
+
+    /// Sets the position to `position` at stream frame `at` (or the next
+    /// period).
+    pub fn locate(&mut self, position: i64, at: Option<u64>) -> Result<()> {
+        self.send(at, Action::Locate(position))
+    }
+
+    /// Sets the extra round-trip latency added to the driver's for input
+    /// tags, from the engine's next period on.
+    pub fn set_extra_latency(&mut self, frames: u64) {
+        self.shared.extra_latency.store(frames, Ordering::Relaxed);
+    }
+
+    fn send(&mut self, at: Option<u64>, action: Action) -> Result<()> {
+        if self.closed {
+            return Err(Error::NotRunning);
+        }
+        let done = self.shared.commands_done.load(Ordering::Acquire);
+        if self.commands_sent - done >= self.command_capacity as u64 {
+            return Err(Error::QueueFull {
+                queue: "command",
+                capacity: self.command_capacity,
+            });
+        }
+        let command = Command {
+            seq: self.next_seq,
+            at,
+            action,
+        };
+        if self.commands.push(command).is_err() {
+            // Not reachable: in-flight commands never exceed the capacity.
+            return Err(Error::QueueFull {
+                queue: "command",
+                capacity: self.command_capacity,
+            });
+        }
+        self.next_seq += 1;
+        self.commands_sent += 1;
+        Ok(())
+    }
+
+    /// The engine's latest position report (updated every period).
+    pub fn position(&self) -> PositionReport {
+        self.shared.position.read()
+    }
+
+    /// The next event, if any: outcomes, position reports and notices in
+    /// stream-frame order, then driver faults.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.drain();
+        self.backlog.pop_front()
+    }
+
+    /// Takes every event available now.
+    pub fn events(&mut self) -> Vec<Event> {
+        self.drain();
+        self.backlog.drain(..).collect()
+    }
+
+    /// The next captured chunk: every frame available whose tags run on
+    /// from the first.
+    pub fn read_input(&mut self) -> Option<InputChunk> {
+        self.input.read()
+    }
+
+    /// Reads captured input into `buf` (interleaved, whole frames): as many
+    /// frames of one run as fit. The rest of the run stays for the next call.
+    pub fn read_input_into(&mut self, buf: &mut [f32]) -> Option<ChunkInfo> {
+        self.input.read_into(buf)
+    }
+
+    /// Ids scheduled that have no outcome yet.
+    pub fn unresolved(&self) -> impl Iterator<Item = u64> + '_ {
+        self.unresolved.iter().copied()
+    }
+
+    /// Moves everything the engine and driver sent into the backlog, freeing
+    /// retired playspecs here on the control side.
+    fn drain(&mut self) {
+        while let Ok(message) = self.messages.pop() {
+            match message {
+                Message::Outcome(outcome, retired) => {
+                    self.unresolved.remove(&outcome.id);
+                    drop(retired);
+                    self.backlog.push_back(Event::Outcome(outcome));
+                }
+                Message::Event(event) => self.backlog.push_back(event),
+            }
+        }
+        let lost = self.shared.events_lost.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            self.backlog.push_back(Event::EventsLost { count: lost });
+        }
+        if let Some(fault) = self.shared.take_fault() {
+            self.backlog.push_back(Event::Fatal(fault));
+        }
+    }
+
+    /// Closes the interface once the driver has stopped and handed back the
+    /// engine (or `None` if it was lost). Every change still without an
+    /// outcome is reported dropped, at the stream frame where the engine
+    /// stopped. Commands are refused from now on; events and captured input
+    /// stay readable.
+    pub fn close(&mut self, engine: Option<Engine>) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.drain();
+        let (stream_frame, position) = match engine {
+            Some(engine) => {
+                let (leftovers, mut commands) = engine.into_leftovers();
+                // Changes the engine held, then those it never read.
+                drop(leftovers.changes);
+                while let Ok(cmd) = commands.pop() {
+                    drop(cmd);
+                }
+                (leftovers.stream_frame, leftovers.position)
+            }
+            None => {
+                let r = self.position();
+                (r.stream_frame, r.position)
+            }
+        };
+        for id in std::mem::take(&mut self.unresolved) {
+            self.backlog.push_back(Event::Outcome(Outcome {
+                id,
+                kind: OutcomeKind::Dropped,
+                stream_frame,
+                position,
+            }));
+        }
+    }
+
+    /// Whether [`Interface::close`] has been called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}

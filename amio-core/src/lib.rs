@@ -1,0 +1,57 @@
+//! amio-core: the engine of amio, a real-time audio mixing and I/O engine.
+//!
+//! A host builds [`Clip`]s and [`Playspec`]s on its control thread and hands
+//! them to an [`Interface`]; the interface's other half, the [`Engine`],
+//! mixes them on a driver's real-time thread with frame-exact timing
+//! (SPEC.md is the contract), swaps playspecs at a chosen position, runs the
+//! transport and captures input tagged with what was audible.
+//!
+//! ```
+//! use amio_core::{Clip, Config, Entry, Interface, Playspec, StreamInfo};
+//!
+//! let info = StreamInfo {
+//!     backend: "null".into(), device: "null".into(),
+//!     frame_rate: 48000, period: 4, max_period: 4,
+//!     in_channels: 0, out_channels: 2,
+//!     capture_latency: 0, playback_latency: 0,
+//! };
+//! let (mut interface, mut engine) = Interface::new(&info, &Config::default())?;
+//! let clip = Clip::from_interleaved(48000, 1, vec![0.5, 0.25, 0.125])?;
+//! let playspec = Playspec::new(vec![Entry::new(clip, vec![1.0, 0.5]).play_at(1)])?;
+//! let id = interface.schedule(&playspec, 0, 0, Some(0))?;
+//! interface.roll(Some(0))?;
+//! // The driver's real-time thread would do this, a period at a time:
+//! let out = engine.render(4);
+//! assert_eq!(out, &[0.0, 0.0, 0.5, 0.25, 0.25, 0.125, 0.125, 0.0625]);
+//! assert!(interface.events().iter().any(|e| matches!(e,
+//!     amio_core::Event::Outcome(o) if o.id == id && o.kind == amio_core::OutcomeKind::Applied)));
+//! # Ok::<(), amio_core::Error>(())
+//! ```
+
+pub mod capture;
+pub mod clip;
+mod command;
+pub mod driver;
+pub mod engine;
+pub mod error;
+pub mod event;
+mod index;
+pub mod interface;
+mod mix;
+pub mod null;
+pub mod playspec;
+pub mod rt_guard;
+mod shared;
+pub mod stream;
+
+pub use capture::{ChunkInfo, InputChunk};
+pub use clip::Clip;
+pub use driver::{AudioDriver, DeviceInfo, StreamConfig, StreamInfo};
+pub use engine::Engine;
+pub use error::{EntryRule, Error, Result};
+pub use event::{DriverFault, Event, FaultKind, Outcome, OutcomeKind, PositionReport};
+pub use interface::{Config, Interface};
+pub use null::{InputSource, NullConfig, NullControl, NullDriver, NullMode, OutputSink};
+pub use playspec::{Entry, Playspec};
+pub use shared::Notifier;
+pub use stream::Stream;
