@@ -312,7 +312,11 @@ impl InputReader {
 
 /// Makes the two ends of the capture queues: room for `frames` frames of
 /// `channels` channels and `pieces` headers.
-pub(crate) fn queues(channels: usize, frames: usize, pieces: usize) -> (CaptureWriter, InputReader) {
+pub(crate) fn queues(
+    channels: usize,
+    frames: usize,
+    pieces: usize,
+) -> (CaptureWriter, InputReader) {
     let (hp, hc) = rtrb::RingBuffer::new(pieces.max(1));
     let (sp, sc) = rtrb::RingBuffer::new((frames * channels).max(1));
     (

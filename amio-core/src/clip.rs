@@ -357,7 +357,10 @@ mod tests {
         assert_eq!(c.samples(), &[-1.0, 0.0, 0.5, 32767.0 / 32768.0]);
     }
 
-    fn wav_bytes(spec: hound::WavSpec, write: impl FnOnce(&mut hound::WavWriter<&mut std::io::Cursor<Vec<u8>>>)) -> Vec<u8> {
+    fn wav_bytes(
+        spec: hound::WavSpec,
+        write: impl FnOnce(&mut hound::WavWriter<&mut std::io::Cursor<Vec<u8>>>),
+    ) -> Vec<u8> {
         let mut cursor = std::io::Cursor::new(Vec::new());
         {
             let mut w = hound::WavWriter::new(&mut cursor, spec).unwrap();
@@ -384,7 +387,10 @@ mod tests {
                 }
             });
             let clip = Clip::from_wav_reader(std::io::Cursor::new(bytes), "t.wav").unwrap();
-            assert_eq!((clip.channels(), clip.frames(), clip.frame_rate()), (3, 2, 22050));
+            assert_eq!(
+                (clip.channels(), clip.frames(), clip.frame_rate()),
+                (3, 2, 22050)
+            );
             let expected: Vec<f32> = values
                 .iter()
                 .map(|&v| (v as f64 / full as f64) as f32)
@@ -396,7 +402,9 @@ mod tests {
 
     #[test]
     fn wav_float_round_trips() {
-        let clip = Clip::from_interleaved(96000, 5, (0..50).map(|i| i as f32 / 64.0 - 0.4).collect()).unwrap();
+        let clip =
+            Clip::from_interleaved(96000, 5, (0..50).map(|i| i as f32 / 64.0 - 0.4).collect())
+                .unwrap();
         let mut cursor = std::io::Cursor::new(Vec::new());
         clip.write_wav_to(&mut cursor).unwrap();
         let back = Clip::from_wav_reader(std::io::Cursor::new(cursor.into_inner()), "x").unwrap();

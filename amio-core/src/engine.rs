@@ -234,7 +234,8 @@ impl Engine {
                     n = n.min((i128::from(c.insert_at) - i128::from(self.p)) as u64);
                 }
                 // Stop at the end of the timeline; p wraps to i64::MIN.
-                n = n.min((i128::from(i64::MAX) - i128::from(self.p) + 1) as u64);
+                let to_end = i128::from(i64::MAX) - i128::from(self.p) + 1;
+                n = n.min(u64::try_from(to_end).unwrap_or(u64::MAX));
             }
             let n = n as usize;
             self.tags.record(

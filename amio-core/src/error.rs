@@ -143,7 +143,9 @@ pub enum EntryRule {
         end: u64,
     },
     /// `b <= clip.frames` does not hold.
-    #[error("range {start}..{end} ends past the clip's {frames} frames (the rule is b <= clip.frames)")]
+    #[error(
+        "range {start}..{end} ends past the clip's {frames} frames (the rule is b <= clip.frames)"
+    )]
     RangePastClip {
         /// `a`.
         start: u64,
@@ -159,7 +161,9 @@ pub enum EntryRule {
         repeat: i64,
     },
     /// The gain count is not the interface's output channel count.
-    #[error("{gains} gains for {channels} output channels (the rule is one gain per output channel)")]
+    #[error(
+        "{gains} gains for {channels} output channels (the rule is one gain per output channel)"
+    )]
     GainCount {
         /// Gains given.
         gains: usize,

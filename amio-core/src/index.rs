@@ -177,7 +177,8 @@ mod tests {
         }
         let r = i128::from(e.repeat);
         // k from ceil((lo - t - len + 1) / r) to floor((hi - 1 - t) / r).
-        let k_lo = (lo - t - len + 1).div_euclid(r) + i128::from((lo - t - len + 1).rem_euclid(r) != 0);
+        let k_lo =
+            (lo - t - len + 1).div_euclid(r) + i128::from((lo - t - len + 1).rem_euclid(r) != 0);
         let k_hi = (hi - 1 - t).div_euclid(r);
         k_lo <= k_hi
     }

@@ -131,9 +131,15 @@ impl Interface {
             ));
         }
         let shared = Arc::new(Shared::default());
-        shared.capture_latency.store(info.capture_latency, Ordering::Relaxed);
-        shared.playback_latency.store(info.playback_latency, Ordering::Relaxed);
-        shared.extra_latency.store(config.extra_latency, Ordering::Relaxed);
+        shared
+            .capture_latency
+            .store(info.capture_latency, Ordering::Relaxed);
+        shared
+            .playback_latency
+            .store(info.playback_latency, Ordering::Relaxed);
+        shared
+            .extra_latency
+            .store(config.extra_latency, Ordering::Relaxed);
 
         let (command_tx, command_rx) = rtrb::RingBuffer::new(config.command_capacity);
         let (message_tx, message_rx) =

@@ -80,7 +80,14 @@ impl Prepared {
         self.candidates.dedup();
         for &i in &self.candidates {
             let i = i as usize;
-            mix_entry(&data.entries[i], &self.gains[i], self.out_channels, p0, n, out);
+            mix_entry(
+                &data.entries[i],
+                &self.gains[i],
+                self.out_channels,
+                p0,
+                n,
+                out,
+            );
         }
     }
 }
@@ -111,7 +118,14 @@ fn mix_entry(e: &Entry, gains: &Gains, oc: usize, p0: i64, n: usize, out: &mut [
             let j1 = (to - start) as u64;
             let off = (from - lo) as usize;
             let frames = (j1 - j0) as usize;
-            mix_occurrence(e, gains, oc, j0, j1, &mut out[off * oc..(off + frames) * oc]);
+            mix_occurrence(
+                e,
+                gains,
+                oc,
+                j0,
+                j1,
+                &mut out[off * oc..(off + frames) * oc],
+            );
         }
         k += 1;
     }
@@ -130,7 +144,14 @@ fn mix_occurrence(e: &Entry, gains: &Gains, oc: usize, j0: u64, j1: u64, out: &m
 
     let fade_in_end = j1.min(body.start);
     if j0 < fade_in_end {
-        mix_faded(e, gains, oc, j0, src(j0, fade_in_end), &mut out[dst(j0, fade_in_end)]);
+        mix_faded(
+            e,
+            gains,
+            oc,
+            j0,
+            src(j0, fade_in_end),
+            &mut out[dst(j0, fade_in_end)],
+        );
     }
     let (b0, b1) = (j0.max(body.start), j1.min(body.end));
     if b0 < b1 {
@@ -172,7 +193,11 @@ fn mix_body(gains: &Gains, oc: usize, cc: usize, src: &[f32], out: &mut [f32]) {
         }
     } else {
         for (frame, sframe) in out.chunks_exact_mut(oc).zip(src.chunks_exact(cc)) {
-            for ((o, g), x) in frame.iter_mut().zip(&gains.per_channel[..]).zip(sframe.iter().cycle()) {
+            for ((o, g), x) in frame
+                .iter_mut()
+                .zip(&gains.per_channel[..])
+                .zip(sframe.iter().cycle())
+            {
                 *o += g * x;
             }
         }
@@ -183,9 +208,17 @@ fn mix_body(gains: &Gains, oc: usize, cc: usize, src: &[f32], out: &mut [f32]) {
 fn mix_faded(e: &Entry, gains: &Gains, oc: usize, j0: u64, src: &[f32], out: &mut [f32]) {
     let cc = e.clip.channels();
     let len = e.length();
-    for (f, (frame, sframe)) in out.chunks_exact_mut(oc).zip(src.chunks_exact(cc)).enumerate() {
+    for (f, (frame, sframe)) in out
+        .chunks_exact_mut(oc)
+        .zip(src.chunks_exact(cc))
+        .enumerate()
+    {
         let fade = fade_factor(j0 + f as u64, len, e.fade_in, e.fade_out);
-        for ((o, g), x) in frame.iter_mut().zip(&gains.per_channel[..]).zip(sframe.iter().cycle()) {
+        for ((o, g), x) in frame
+            .iter_mut()
+            .zip(&gains.per_channel[..])
+            .zip(sframe.iter().cycle())
+        {
             *o += (g * fade) * x;
         }
     }

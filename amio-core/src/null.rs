@@ -146,7 +146,12 @@ impl NullDriver {
         NullControl(Arc::clone(&self.shared))
     }
 
-    fn run(mut worker: Worker, info: StreamInfo, mode: NullMode, shared: Arc<NullShared>) -> Worker {
+    fn run(
+        mut worker: Worker,
+        info: StreamInfo,
+        mode: NullMode,
+        shared: Arc<NullShared>,
+    ) -> Worker {
         let period = info.period;
         let period_time = Duration::from_secs_f64(period as f64 / f64::from(info.frame_rate));
         let notifier = worker.engine.notifier();
@@ -220,7 +225,11 @@ impl AudioDriver for NullDriver {
         let period = config.period.unwrap_or(DEFAULT_PERIOD);
         if frame_rate == 0 || period == 0 {
             return Err(Error::Config {
-                field: if frame_rate == 0 { "frame_rate" } else { "period" },
+                field: if frame_rate == 0 {
+                    "frame_rate"
+                } else {
+                    "period"
+                },
                 rule: "must be above 0".into(),
             });
         }
@@ -364,7 +373,10 @@ impl NullControl {
     /// Reports a fatal error as a failing device would.
     pub fn inject_fault(&self, kind: FaultKind, message: &str) -> Result<()> {
         let notifier = lock(&self.0.notifier);
-        notifier.as_ref().ok_or(Error::NotRunning)?.fatal(kind, message);
+        notifier
+            .as_ref()
+            .ok_or(Error::NotRunning)?
+            .fatal(kind, message);
         Ok(())
     }
 

@@ -115,7 +115,11 @@ impl Entry {
 
     /// Checks the rules that depend on the interface: one gain per output
     /// channel and the clip's frame rate.
-    fn check_for(&self, out_channels: usize, frame_rate: u32) -> std::result::Result<(), EntryRule> {
+    fn check_for(
+        &self,
+        out_channels: usize,
+        frame_rate: u32,
+    ) -> std::result::Result<(), EntryRule> {
         if self.gains.len() != out_channels {
             return Err(EntryRule::GainCount {
                 gains: self.gains.len(),
@@ -271,7 +275,8 @@ mod tests {
                 length: 10
             }
         );
-        let err = Playspec::new(vec![Entry::new(c, vec![1.0]).range(2..8).fades(4, 3)]).unwrap_err();
+        let err =
+            Playspec::new(vec![Entry::new(c, vec![1.0]).range(2..8).fades(4, 3)]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "playspec entry 0: fade_in 4 + fade_out 3 exceeds the range's 6 frames (the rule is fade_in + fade_out <= b - a)"

@@ -88,7 +88,12 @@ impl FaultSlot {
     fn set(&self, kind: FaultKind, message: &str) {
         if self
             .state
-            .compare_exchange(FAULT_EMPTY, FAULT_WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(
+                FAULT_EMPTY,
+                FAULT_WRITING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             return;
@@ -110,7 +115,12 @@ impl FaultSlot {
     fn take(&self) -> Option<DriverFault> {
         if self
             .state
-            .compare_exchange(FAULT_READY, FAULT_TAKEN, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(
+                FAULT_READY,
+                FAULT_TAKEN,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             return None;
