@@ -2,10 +2,10 @@
 //!
 //! The input frame at stream frame `s` is tagged with the playspec id,
 //! position and rolling state of the output frame at stream frame `s - L`.
-//! The engine keeps a run-length [`TagHistory`] of the output tags it
+//! The engine keeps a run-length tag history of the output tags it
 //! rendered; after each period it tags the period's input from it and hands
-//! the frames to the control side as pieces ([`ChunkHeader`] + samples)
-//! through two lock-free queues. The control side's [`InputReader`] joins
+//! the frames to the control side as pieces (a header and the samples)
+//! through two lock-free queues. The control side joins
 //! pieces whose tags run on into [`InputChunk`]s.
 
 use rtrb::{Consumer, Producer};

@@ -91,14 +91,6 @@ pub(crate) struct EngineParts {
     pub(crate) shared: Arc<Shared>,
 }
 
-/// What was left in the engine when it stopped, for the control side to
-/// report as dropped and free.
-pub(crate) struct Leftovers {
-    pub(crate) stream_frame: u64,
-    pub(crate) position: i64,
-    pub(crate) changes: Vec<Box<Change>>,
-}
-
 impl Engine {
     pub(crate) fn new(parts: EngineParts) -> Engine {
         let history = if parts.in_channels > 0 {
@@ -403,21 +395,8 @@ impl Engine {
         }
     }
 
-    /// Empties the engine for the control side: the pending change and every
-    /// schedule not yet applied, in id order. Control side only.
-    pub(crate) fn into_leftovers(mut self) -> (Leftovers, Consumer<Command>) {
-        let mut changes: Vec<Box<Change>> = self.change.take().into_iter().collect();
-        for cmd in self.pending.drain(..) {
-            if let Action::Schedule(c) = cmd.action {
-                changes.push(c);
-            }
-        }
-        let commands = std::mem::replace(&mut self.commands, rtrb::RingBuffer::new(1).1);
-        let leftovers = Leftovers {
-            stream_frame: self.s,
-            position: self.p,
-            changes,
-        };
-        (leftovers, commands)
+    /// `p`: the position of the next frame.
+    pub(crate) fn position(&self) -> i64 {
+        self.p
     }
 }

@@ -27,6 +27,9 @@ pub(crate) struct TimelineIndex {
     capacity: usize,
 }
 
+/// An occurrence to index: (start or phase, length, entry index).
+type Item = (i64, u64, u32);
+
 /// Entries of one length class: lengths below `bound`, sorted by `starts`.
 struct Class {
     bound: i128,
@@ -42,7 +45,7 @@ struct LoopGroup {
 }
 
 impl Class {
-    fn build(mut items: Vec<(i64, u64, u32)>) -> Vec<Class> {
+    fn build(mut items: Vec<Item>) -> Vec<Class> {
         // Sort by (class, start, entry) and cut into classes.
         let class_of = |len: u64| 64 - len.leading_zeros();
         items.sort_unstable_by_key(|&(start, len, entry)| (class_of(len), start, entry));
@@ -86,7 +89,7 @@ impl TimelineIndex {
     pub(crate) fn build(entries: &[Entry]) -> TimelineIndex {
         let mut once = Vec::new();
         let mut always = Vec::new();
-        let mut loops: Vec<(i64, Vec<(i64, u64, u32)>)> = Vec::new();
+        let mut loops: Vec<(i64, Vec<Item>)> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let len = e.length();
             let i = u32::try_from(i).unwrap_or(u32::MAX);

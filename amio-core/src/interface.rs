@@ -345,13 +345,12 @@ impl Interface {
         self.drain();
         let (stream_frame, position) = match engine {
             Some(engine) => {
-                let (leftovers, mut commands) = engine.into_leftovers();
-                // Changes the engine held, then those it never read.
-                drop(leftovers.changes);
-                while let Ok(cmd) = commands.pop() {
-                    drop(cmd);
-                }
-                (leftovers.stream_frame, leftovers.position)
+                let at = (engine.stream_frame(), engine.position());
+                // Dropped here, on the control side: the pending change,
+                // commands not yet applied and the current playspec are
+                // freed with it.
+                drop(engine);
+                at
             }
             None => {
                 let r = self.position();

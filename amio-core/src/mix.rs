@@ -48,6 +48,17 @@ pub(crate) struct Prepared {
     gains: Vec<Gains>,
     out_channels: usize,
     candidates: Vec<u32>,
+    /// The occurrences to mix in the current stretch, by entry.
+    plan: Vec<Planned>,
+}
+
+/// The occurrences `k_lo..=k_hi` of one entry that meet the stretch being
+/// mixed.
+#[derive(Clone, Copy)]
+struct Planned {
+    entry: u32,
+    k_lo: i128,
+    k_hi: i128,
 }
 
 impl Prepared {
@@ -61,12 +72,14 @@ impl Prepared {
             .map(|e| Gains::new(e, out_channels))
             .collect();
         let candidates = Vec::with_capacity(data.index.capacity());
+        let plan = Vec::with_capacity(data.index.capacity());
         Prepared {
             id,
             playspec,
             gains,
             out_channels,
             candidates,
+            plan,
         }
     }
 
@@ -78,56 +91,130 @@ impl Prepared {
         data.index.query(p0, n as u64, &mut self.candidates);
         self.candidates.sort_unstable();
         self.candidates.dedup();
-        for &i in &self.candidates {
-            let i = i as usize;
-            mix_entry(
-                &data.entries[i],
-                &self.gains[i],
-                self.out_channels,
-                p0,
-                n,
-                out,
-            );
+        // Plan first, so that the next entry's samples can be fetched from
+        // memory while this one is mixed: with many entries each period
+        // reads many short runs, too short for the hardware prefetcher.
+        self.plan.clear();
+        for &entry in &self.candidates {
+            if let Some((k_lo, k_hi)) = occurrences(&data.entries[entry as usize], p0, n as u64) {
+                self.plan.push(Planned { entry, k_lo, k_hi });
+            }
+        }
+        // Keep about PREFETCH_LEAD bytes of samples requested ahead of the
+        // entry being mixed (one entry ahead at least).
+        let bytes = (n * self.out_channels.max(1) * 4).max(1);
+        let ahead = (PREFETCH_LEAD / bytes).clamp(1, 16);
+        for planned in self.plan.iter().take(ahead) {
+            prefetch_occurrence(&data.entries[planned.entry as usize], planned.k_lo, p0, n);
+        }
+        for (i, planned) in self.plan.iter().enumerate() {
+            if let Some(next) = self.plan.get(i + ahead) {
+                prefetch_occurrence(&data.entries[next.entry as usize], next.k_lo, p0, n);
+            }
+            let e = planned.entry as usize;
+            let gains = &self.gains[e];
+            for k in planned.k_lo..=planned.k_hi {
+                mix_one(&data.entries[e], gains, self.out_channels, k, p0, n, out);
+            }
         }
     }
 }
 
-/// Adds entry `e`'s occurrences that meet `[p0, p0 + n)` into `out`.
-fn mix_entry(e: &Entry, gains: &Gains, oc: usize, p0: i64, n: usize, out: &mut [f32]) {
-    let len = i128::from(e.length());
-    let t = i128::from(e.play_at);
-    let lo = i128::from(p0);
-    let hi = lo + n as i128;
-    let (k_lo, k_hi) = if e.repeat == 0 {
-        (0, 0)
-    } else {
+/// Bytes of samples requested ahead of the mixing. Measured on W(64, P):
+/// 4 KiB beats 1, 2 and 8 KiB at every P; prefetching into L2 instead of L1
+/// was slower.
+const PREFETCH_LEAD: usize = 4096;
+
+/// The most bytes prefetched per entry: the hardware prefetcher follows
+/// longer runs by itself, and longer bursts fill the line-fill buffers.
+const PREFETCH_PER_ENTRY: usize = 2048;
+
+/// The occurrences `k_lo..=k_hi` of `e` that meet `[p0, p0 + n)`, if any.
+/// Occurrence k is `[t + k r, t + k r + len)`; it meets the stretch for
+/// `ceil((p0 - t - len + 1) / r) <= k <= floor((p0 + n - 1 - t) / r)`.
+fn occurrences(e: &Entry, p0: i64, n: u64) -> Option<(i128, i128)> {
+    let len = e.length();
+    if len == 0 || n == 0 {
+        return None;
+    }
+    if e.repeat == 0 {
+        let (t, lo) = (i128::from(e.play_at), i128::from(p0));
+        return (t < lo + i128::from(n) && t + i128::from(len) > lo).then_some((0, 0));
+    }
+    // In i64 when nothing overflows (always, short of the timeline's ends).
+    let fast = (|| {
+        let len = i64::try_from(len).ok()?;
+        let first = p0
+            .checked_sub(e.play_at)?
+            .checked_sub(len)?
+            .checked_add(1)?;
+        let last = p0
+            .checked_add(i64::try_from(n).ok()?)?
+            .checked_sub(1)?
+            .checked_sub(e.play_at)?;
+        let r = e.repeat;
+        let k_lo = first.div_euclid(r) + i64::from(first.rem_euclid(r) != 0);
+        Some((i128::from(k_lo), i128::from(last.div_euclid(r))))
+    })();
+    let (k_lo, k_hi) = fast.unwrap_or_else(|| {
         let r = i128::from(e.repeat);
-        // Occurrence k = [t + k r, t + k r + len) meets [lo, hi) for
-        // ceil((lo - t - len + 1) / r) <= k <= floor((hi - 1 - t) / r).
-        let first = lo - t - len + 1;
-        let k_lo = first.div_euclid(r) + i128::from(first.rem_euclid(r) != 0);
-        (k_lo, (hi - 1 - t).div_euclid(r))
-    };
-    let mut k = k_lo;
-    while k <= k_hi {
-        let start = t + k * i128::from(e.repeat);
-        let from = lo.max(start);
-        let to = hi.min(start + len);
-        if from < to {
-            let j0 = (from - start) as u64;
-            let j1 = (to - start) as u64;
-            let off = (from - lo) as usize;
-            let frames = (j1 - j0) as usize;
-            mix_occurrence(
-                e,
-                gains,
-                oc,
-                j0,
-                j1,
-                &mut out[off * oc..(off + frames) * oc],
-            );
+        let first = i128::from(p0) - i128::from(e.play_at) - i128::from(len) + 1;
+        let last = i128::from(p0) + i128::from(n) - 1 - i128::from(e.play_at);
+        (
+            first.div_euclid(r) + i128::from(first.rem_euclid(r) != 0),
+            last.div_euclid(r),
+        )
+    });
+    (k_lo <= k_hi).then_some((k_lo, k_hi))
+}
+
+/// The frames `j0..j1` of occurrence `k` of `e` that fall in `[p0, p0 + n)`,
+/// and the frame of the stretch where `j0` lands.
+fn clip_window(e: &Entry, k: i128, p0: i64, n: usize) -> Option<(u64, u64, usize)> {
+    let start = i128::from(e.play_at) + k * i128::from(e.repeat);
+    let lo = i128::from(p0);
+    let from = lo.max(start);
+    let to = (lo + n as i128).min(start + i128::from(e.length()));
+    (from < to).then(|| {
+        (
+            (from - start) as u64,
+            (to - start) as u64,
+            (from - lo) as usize,
+        )
+    })
+}
+
+/// Asks the memory system for the samples occurrence `k` of `e` will read.
+fn prefetch_occurrence(e: &Entry, k: i128, p0: i64, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some((j0, j1, _)) = clip_window(e, k, p0, n) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let cc = e.clip.channels();
+        let samples = e.clip.samples();
+        let from = ((e.range.start + j0) as usize) * cc;
+        let to = ((e.range.start + j1) as usize * cc).min(from + PREFETCH_PER_ENTRY / 4);
+        for line in samples[from..to].chunks(16) {
+            // SAFETY: a prefetch is a hint that never faults, and SSE is part
+            // of the x86_64 baseline; the address is inside the clip anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
         }
-        k += 1;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (e, k, p0, n);
+}
+
+/// Adds occurrence `k` of `e`, where it meets `[p0, p0 + n)`, into `out`.
+fn mix_one(e: &Entry, gains: &Gains, oc: usize, k: i128, p0: i64, n: usize, out: &mut [f32]) {
+    if let Some((j0, j1, off)) = clip_window(e, k, p0, n) {
+        let frames = (j1 - j0) as usize;
+        mix_occurrence(
+            e,
+            gains,
+            oc,
+            j0,
+            j1,
+            &mut out[off * oc..(off + frames) * oc],
+        );
     }
 }
 

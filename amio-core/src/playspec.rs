@@ -240,7 +240,7 @@ mod tests {
     fn every_rule_is_named() {
         let c = clip(10);
         assert_eq!(
-            rule_of(Entry::new(c.clone(), vec![1.0]).range(5..4)),
+            rule_of(Entry::new(c.clone(), vec![1.0]).range(std::ops::Range { start: 5, end: 4 })),
             EntryRule::RangeReversed { start: 5, end: 4 }
         );
         assert_eq!(

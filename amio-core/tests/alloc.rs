@@ -1,7 +1,7 @@
 //! The audio half never allocates or frees: the engine runs under a counting
 //! global allocator through swaps, supersedes, locates, input capture, a
 //! full input queue, a full event queue, xruns and latency changes.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod support;
 

@@ -1,7 +1,7 @@
 //! Input capture: every captured frame carries the tag of the output frame
 //! `L` stream frames earlier (SPEC.md, "Input capture"), across swaps and
 //! locates, whatever the latency and the period.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod support;
 

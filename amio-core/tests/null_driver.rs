@@ -1,5 +1,5 @@
 //! The null driver behind the AudioDriver trait, in its three modes.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod support;
 

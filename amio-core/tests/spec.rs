@@ -1,5 +1,5 @@
 //! SPEC.md's rules one by one, sample for sample, through a stepped engine.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod support;
 
@@ -457,7 +457,7 @@ fn refused_entries_name_the_entry_and_rule_and_leave_playback_alone() {
     // Refused at build time.
     let err = Playspec::new(vec![
         Entry::new(stereo.clone(), vec![1.0, 1.0]),
-        Entry::new(stereo, vec![1.0, 1.0]).range(50..40),
+        Entry::new(stereo, vec![1.0, 1.0]).range(std::ops::Range { start: 50, end: 40 }),
     ])
     .unwrap_err();
     assert_eq!(

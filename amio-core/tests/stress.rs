@@ -1,6 +1,6 @@
 //! 10,000 schedules from the control thread while the null driver runs
 //! paced: every id gets exactly one outcome, in order.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod support;
 
