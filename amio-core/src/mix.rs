@@ -86,6 +86,9 @@ impl Prepared {
     /// Adds the sum of every occurrence at positions `[p0, p0 + n)` into
     /// `out` (`n` interleaved frames). Real-time safe: no allocation.
     pub(crate) fn mix(&mut self, p0: i64, n: usize, out: &mut [f32]) {
+        if self.out_channels == 0 {
+            return; // a capture-only interface: nothing to mix into
+        }
         let data = self.playspec.data();
         self.candidates.clear();
         data.index.query(p0, n as u64, &mut self.candidates);

@@ -568,3 +568,43 @@ fn the_end_of_the_timeline_wraps() {
     assert_eq!(out, vec![0.0, c[0], c[1], c[0], c[1], c[2]]);
     assert_eq!(rig.interface.position().position, i64::MIN + 3);
 }
+
+#[test]
+fn capture_only_and_play_only_interfaces() {
+    // No outputs: the transport still runs and input is still tagged.
+    let mut rig = Rig::new(0, 1, 64, (0, 0), &Config::default());
+    let clip = ramp(1, 10, 0.1);
+    let ps = Playspec::new(vec![Entry::new(clip, vec![]).repeat(10)]).unwrap();
+    rig.interface.schedule(&ps, 0, 0, Some(0)).unwrap();
+    rig.interface.roll(Some(5)).unwrap();
+    assert!(rig.render(100, 64).is_empty());
+    let chunks = rig.chunks();
+    assert_eq!(chunks.len(), 2);
+    assert_eq!(
+        (
+            chunks[1].stream_frame,
+            chunks[1].position,
+            chunks[1].frames()
+        ),
+        (5, 0, 95)
+    );
+    assert_eq!(rig.interface.position().position, 95);
+    // No inputs: nothing to read.
+    let mut rig = Rig::simple(2);
+    rig.render(10, 10);
+    assert!(rig.interface.read_input().is_none());
+    assert!(rig.interface.read_input_into(&mut [0.0; 8]).is_none());
+}
+
+#[test]
+fn the_halves_cross_threads() {
+    fn send<T: Send>() {}
+    send::<amio_core::Engine>();
+    send::<amio_core::Interface>();
+    send::<amio_core::Stream>();
+    send::<amio_core::Notifier>();
+    fn sync<T: Sync>() {}
+    sync::<amio_core::Notifier>();
+    sync::<amio_core::Clip>();
+    sync::<amio_core::Playspec>();
+}
