@@ -118,27 +118,31 @@ impl Clip {
     /// Writes the clip as a 32-bit float WAV file.
     pub fn write_wav(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        let file = std::fs::File::create(path).map_err(|source| Error::Io {
+            context: format!("creating {}", path.display()),
+            source,
+        })?;
+        self.write_wav_named(std::io::BufWriter::new(file), path)
+    }
+
+    /// Writes the clip as 32-bit float WAV data to any seekable writer.
+    pub fn write_wav_to<W: std::io::Write + Seek>(&self, writer: W) -> Result<()> {
+        self.write_wav_named(writer, Path::new("<writer>"))
+    }
+
+    fn write_wav_named<W: std::io::Write + Seek>(&self, writer: W, path: &Path) -> Result<()> {
         let wav_err = |source| Error::Wav {
             path: path.to_owned(),
             source,
         };
         let mut writer =
-            hound::WavWriter::create(path, wav_spec_f32(self.0.channels, self.0.frame_rate))
-                .map_err(wav_err)?;
-        write_samples(&mut writer, &self.0.samples).map_err(wav_err)?;
-        writer.finalize().map_err(wav_err)
-    }
-
-    /// Writes the clip as 32-bit float WAV data to any seekable writer.
-    pub fn write_wav_to<W: std::io::Write + Seek>(&self, writer: W) -> Result<()> {
-        let wav_err = |source| Error::Wav {
-            path: "<writer>".into(),
-            source,
-        };
-        let mut writer =
             hound::WavWriter::new(writer, wav_spec_f32(self.0.channels, self.0.frame_rate))
                 .map_err(wav_err)?;
-        write_samples(&mut writer, &self.0.samples).map_err(wav_err)?;
+        self.0
+            .samples
+            .iter()
+            .try_for_each(|&s| writer.write_sample(s))
+            .map_err(wav_err)?;
         writer.finalize().map_err(wav_err)
     }
 
@@ -244,13 +248,6 @@ fn wav_spec_f32(channels: usize, frame_rate: u32) -> hound::WavSpec {
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     }
-}
-
-fn write_samples<W: std::io::Write + Seek>(
-    writer: &mut hound::WavWriter<W>,
-    samples: &[f32],
-) -> std::result::Result<(), hound::Error> {
-    samples.iter().try_for_each(|&s| writer.write_sample(s))
 }
 
 fn read_wav<R: Read>(reader: hound::WavReader<R>, path: &Path) -> Result<Clip> {

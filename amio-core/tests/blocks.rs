@@ -72,20 +72,9 @@ fn session_strategy() -> impl Strategy<Value = Session> {
             let n = playspecs.len();
             let commands = prop::collection::vec(cmd_strategy(n), 0..14);
             // Start by scheduling something and rolling, so most cases sound.
-            let opening = vec![
-                (
-                    0,
-                    Cmd::Schedule {
-                        playspec: 0,
-                        insert_at: 0,
-                        start_from: 0,
-                    },
-                ),
-                (0, Cmd::Roll),
-            ];
             (Just(oc), Just(playspecs), Just(clamp), commands).prop_map(
                 move |(oc, playspecs, clamp, mut cmds)| {
-                    let mut commands = opening.clone();
+                    let mut commands = opening();
                     commands.append(&mut cmds);
                     Session {
                         out_channels: oc,
@@ -149,45 +138,40 @@ fn fixed_block_sizes_agree_on_a_busy_session() {
         out_channels: 2,
         clamp: true,
         playspecs: vec![entries(0), entries(13), entries(-500)],
-        commands: vec![
-            (
-                0,
-                Cmd::Schedule {
-                    playspec: 0,
-                    insert_at: 0,
-                    start_from: 0,
-                },
-            ),
-            (0, Cmd::Roll),
-            (
-                100,
-                Cmd::Schedule {
-                    playspec: 1,
-                    insert_at: 300,
-                    start_from: 20,
-                },
-            ),
-            (250, Cmd::Locate(290)),
-            (
-                400,
-                Cmd::Schedule {
-                    playspec: 2,
-                    insert_at: 500,
-                    start_from: 0,
-                },
-            ),
-            (
-                410,
-                Cmd::Schedule {
-                    playspec: 0,
-                    insert_at: 450,
-                    start_from: -30,
-                },
-            ),
-            (600, Cmd::Stop),
-            (640, Cmd::Roll),
-            (700, Cmd::Locate(-77)),
-        ],
+        commands: [
+            opening(),
+            vec![
+                (
+                    100,
+                    Cmd::Schedule {
+                        playspec: 1,
+                        insert_at: 300,
+                        start_from: 20,
+                    },
+                ),
+                (250, Cmd::Locate(290)),
+                (
+                    400,
+                    Cmd::Schedule {
+                        playspec: 2,
+                        insert_at: 500,
+                        start_from: 0,
+                    },
+                ),
+                (
+                    410,
+                    Cmd::Schedule {
+                        playspec: 0,
+                        insert_at: 450,
+                        start_from: -30,
+                    },
+                ),
+                (600, Cmd::Stop),
+                (640, Cmd::Roll),
+                (700, Cmd::Locate(-77)),
+            ],
+        ]
+        .concat(),
     };
     let frames = 1200;
     let model = model(&session, frames);

@@ -39,36 +39,31 @@ fn demo_session() -> Session {
             ],
             vec![Entry::new(b, vec![1.0, 0.25]).repeat(170).fades(0, 50)],
         ],
-        commands: vec![
-            (
-                0,
-                Cmd::Schedule {
-                    playspec: 0,
-                    insert_at: 0,
-                    start_from: 0,
-                },
-            ),
-            (0, Cmd::Roll),
-            (
-                900,
-                Cmd::Schedule {
-                    playspec: 1,
-                    insert_at: 1500,
-                    start_from: 0,
-                },
-            ),
-            (2500, Cmd::Locate(100)),
-            (3000, Cmd::Stop),
-            (3300, Cmd::Roll),
-            (
-                3900,
-                Cmd::Schedule {
-                    playspec: 0,
-                    insert_at: 99_999,
-                    start_from: 0,
-                },
-            ),
-        ],
+        commands: [
+            opening(),
+            vec![
+                (
+                    900,
+                    Cmd::Schedule {
+                        playspec: 1,
+                        insert_at: 1500,
+                        start_from: 0,
+                    },
+                ),
+                (2500, Cmd::Locate(100)),
+                (3000, Cmd::Stop),
+                (3300, Cmd::Roll),
+                (
+                    3900,
+                    Cmd::Schedule {
+                        playspec: 0,
+                        insert_at: 99_999,
+                        start_from: 0,
+                    },
+                ),
+            ],
+        ]
+        .concat(),
     }
 }
 

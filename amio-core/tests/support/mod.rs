@@ -183,6 +183,21 @@ impl Session {
     }
 }
 
+/// The usual opening: schedule playspec 0 at frame 0 and roll.
+pub fn opening() -> Vec<(u64, Cmd)> {
+    vec![
+        (
+            0,
+            Cmd::Schedule {
+                playspec: 0,
+                insert_at: 0,
+                start_from: 0,
+            },
+        ),
+        (0, Cmd::Roll),
+    ]
+}
+
 /// What the reference model produced.
 pub struct ModelRun {
     pub output: Vec<f32>,
