@@ -95,6 +95,16 @@ impl Stream {
     }
 }
 
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("backend", &self.driver.backend())
+            .field("running", &self.is_running())
+            .field("interface", &self.interface)
+            .finish()
+    }
+}
+
 impl std::ops::Deref for Stream {
     type Target = Interface;
     fn deref(&self) -> &Interface {

@@ -1,0 +1,525 @@
+//! The JACK driver: amio's engine as a JACK client.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use amio_core::{
+    rt_guard, AudioDriver, DeviceInfo, Engine, FaultKind, Notifier, StreamConfig, StreamInfo,
+};
+
+use crate::client::{open_client, physical_ports};
+use crate::error::JackError;
+use crate::latency::LatencyWatch;
+
+/// Where amio's ports are connected when the stream starts.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Connect {
+    /// Input `i` from the `i`-th physical capture port, output `i` to the
+    /// `i`-th physical playback port, where those exist (as the original
+    /// AMIO did).
+    #[default]
+    Physical,
+    /// Input `i` from every port named in `inputs[i]`, output `i` to every
+    /// port named in `outputs[i]` (full names, `client:port`). Missing
+    /// lists mean no connection.
+    Ports {
+        /// Source ports for each input.
+        inputs: Vec<Vec<String>>,
+        /// Destination ports for each output.
+        outputs: Vec<Vec<String>>,
+    },
+    /// No connections; the host or a patchbay makes them.
+    None,
+}
+
+/// The JACK driver's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JackConfig {
+    /// The client's name (JACK may add a suffix if it is taken). Default `amio`.
+    pub client_name: String,
+    /// The server to use; `None` for the default one. A
+    /// [`StreamConfig::device`] overrides it.
+    pub server_name: Option<String>,
+    /// Input port names; empty for `in_1`, `in_2`, …
+    pub input_names: Vec<String>,
+    /// Output port names; empty for `out_1`, `out_2`, …
+    pub output_names: Vec<String>,
+    /// Connections made when the stream starts.
+    pub connect: Connect,
+}
+
+impl Default for JackConfig {
+    fn default() -> JackConfig {
+        JackConfig {
+            client_name: "amio".into(),
+            server_name: None,
+            input_names: Vec::new(),
+            output_names: Vec::new(),
+            connect: Connect::Physical,
+        }
+    }
+}
+
+/// The full names of the driver's client and ports, once open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JackPorts {
+    /// The client's name as JACK registered it.
+    pub client: String,
+    /// Input ports, `client:port`.
+    pub inputs: Vec<String>,
+    /// Output ports, `client:port`.
+    pub outputs: Vec<String>,
+}
+
+/// A handle on a JACK driver, usable after it is boxed into a stream.
+#[derive(Clone, Default)]
+pub struct JackHandle(Arc<Mutex<JackPorts>>);
+
+impl JackHandle {
+    /// The client's and ports' names (empty before the stream is opened).
+    pub fn ports(&self) -> JackPorts {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, ports: JackPorts) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = ports;
+    }
+}
+
+/// A client with its ports registered, not yet active.
+struct Opened {
+    client: jack::Client,
+    inputs: Vec<jack::Port<jack::AudioIn>>,
+    outputs: Vec<jack::Port<jack::AudioOut>>,
+    /// Per port, the ports to connect it to.
+    input_peers: Vec<Vec<String>>,
+    output_peers: Vec<Vec<String>>,
+    info: StreamInfo,
+}
+
+/// A running client.
+struct Running {
+    client: jack::AsyncClient<Notify, Process>,
+    stop: Arc<AtomicBool>,
+    handback: rtrb::Consumer<Engine>,
+    notifier: Notifier,
+    period: Duration,
+    /// Dropped after the client, which holds a pointer to it.
+    watch: Box<LatencyWatch>,
+}
+
+/// The JACK backend. See the crate docs.
+pub struct JackDriver {
+    config: JackConfig,
+    request: Option<StreamConfig>,
+    frame_rate: u32,
+    idle: Option<Opened>,
+    running: Option<Running>,
+    /// An engine recovered from a start that failed after activation.
+    parked: Option<Engine>,
+    handle: JackHandle,
+}
+
+impl JackDriver {
+    /// A JACK driver with the given settings. Nothing talks to JACK until
+    /// [`AudioDriver::open`].
+    pub fn new(config: JackConfig) -> JackDriver {
+        JackDriver {
+            config,
+            request: None,
+            frame_rate: 0,
+            idle: None,
+            running: None,
+            parked: None,
+            handle: JackHandle::default(),
+        }
+    }
+
+    /// A handle that reports the client's and ports' names.
+    pub fn handle(&self) -> JackHandle {
+        self.handle.clone()
+    }
+
+    fn server<'a>(&'a self, request: &'a StreamConfig) -> Option<&'a str> {
+        request
+            .device
+            .as_deref()
+            .or(self.config.server_name.as_deref())
+    }
+
+    fn names(
+        given: &[String],
+        count: usize,
+        prefix: &str,
+        what: &'static str,
+    ) -> Result<Vec<String>, JackError> {
+        if given.is_empty() {
+            return Ok((1..=count).map(|i| format!("{prefix}_{i}")).collect());
+        }
+        if given.len() != count {
+            return Err(JackError::PortCount {
+                what,
+                given: given.len(),
+                expected: count,
+            });
+        }
+        Ok(given.to_vec())
+    }
+
+    fn open_client(&mut self, request: &StreamConfig) -> Result<Opened, JackError> {
+        let server = self.server(request).map(str::to_owned);
+        let client = open_client(&self.config.client_name, server.as_deref())?;
+        let frame_rate = client.sample_rate();
+        if let Some(requested) = request.frame_rate.filter(|&r| r != frame_rate) {
+            return Err(JackError::FrameRate {
+                server: server.unwrap_or_else(|| "default".into()),
+                actual: frame_rate,
+                requested,
+            });
+        }
+        let input_names = Self::names(
+            &self.config.input_names,
+            request.in_channels,
+            "in",
+            "input_names",
+        )?;
+        let output_names = Self::names(
+            &self.config.output_names,
+            request.out_channels,
+            "out",
+            "output_names",
+        )?;
+        let mut inputs = Vec::new();
+        for name in &input_names {
+            let port = client
+                .register_port(name, jack::AudioIn::default())
+                .map_err(|source| JackError::Register {
+                    port: name.clone(),
+                    source,
+                })?;
+            inputs.push(port);
+        }
+        let mut outputs = Vec::new();
+        for name in &output_names {
+            let port = client
+                .register_port(name, jack::AudioOut::default())
+                .map_err(|source| JackError::Register {
+                    port: name.clone(),
+                    source,
+                })?;
+            outputs.push(port);
+        }
+        let (input_peers, output_peers) = match &self.config.connect {
+            Connect::Physical => {
+                let capture = physical_ports(&client, true);
+                let playback = physical_ports(&client, false);
+                (
+                    (0..inputs.len())
+                        .map(|i| capture.get(i).cloned().into_iter().collect())
+                        .collect(),
+                    (0..outputs.len())
+                        .map(|i| playback.get(i).cloned().into_iter().collect())
+                        .collect(),
+                )
+            }
+            Connect::Ports {
+                inputs: i,
+                outputs: o,
+            } => (
+                (0..inputs.len())
+                    .map(|k| i.get(k).cloned().unwrap_or_default())
+                    .collect(),
+                (0..outputs.len())
+                    .map(|k| o.get(k).cloned().unwrap_or_default())
+                    .collect(),
+            ),
+            Connect::None => (
+                vec![Vec::new(); inputs.len()],
+                vec![Vec::new(); outputs.len()],
+            ),
+        };
+        // The latency the peers report now; the latency callback refines it
+        // once connected.
+        let peer_latency = |peers: &[Vec<String>], mode| {
+            peers
+                .iter()
+                .flatten()
+                .filter_map(|name| client.port_by_name(name))
+                .map(|port| u64::from(port.get_latency_range(mode).1))
+                .max()
+                .unwrap_or(0)
+        };
+        let capture_latency = peer_latency(&input_peers, jack::LatencyType::Capture);
+        let playback_latency = peer_latency(&output_peers, jack::LatencyType::Playback);
+        let period = client.buffer_size() as usize;
+        let ports = JackPorts {
+            client: client.name().to_owned(),
+            inputs: inputs.iter().filter_map(|p| p.name().ok()).collect(),
+            outputs: outputs.iter().filter_map(|p| p.name().ok()).collect(),
+        };
+        let info = StreamInfo {
+            backend: "jack".into(),
+            device: server.unwrap_or_else(|| "default".into()),
+            frame_rate,
+            period,
+            max_period: period.max(1),
+            in_channels: inputs.len(),
+            out_channels: outputs.len(),
+            capture_latency,
+            playback_latency,
+        };
+        self.handle.set(ports);
+        Ok(Opened {
+            client,
+            inputs,
+            outputs,
+            input_peers,
+            output_peers,
+            info,
+        })
+    }
+
+    fn start_opened(&mut self, opened: Opened, engine: Engine) -> Result<(), JackError> {
+        let notifier = engine.notifier();
+        let watch = LatencyWatch::new(&opened.inputs, &opened.outputs, notifier.clone());
+        watch.register(&opened.client)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (handback_tx, handback) = rtrb::RingBuffer::new(1);
+        let period =
+            Duration::from_secs_f64(opened.info.period as f64 / f64::from(self.frame_rate.max(1)));
+        let process = Process {
+            engine: Some(engine),
+            inputs: opened.inputs,
+            outputs: opened.outputs,
+            stop: Arc::clone(&stop),
+            handback: handback_tx,
+        };
+        let notify = Notify {
+            notifier: notifier.clone(),
+            frame_rate: self.frame_rate,
+        };
+        let client = opened
+            .client
+            .activate_async(notify, process)
+            .map_err(|source| JackError::Jack {
+                context: "activating the client",
+                source,
+            })?;
+        self.running = Some(Running {
+            client,
+            stop,
+            handback,
+            notifier,
+            period,
+            watch,
+        });
+        // Connect, now that the client is active.
+        let ports = self.handle.ports();
+        let pairs = opened
+            .input_peers
+            .iter()
+            .zip(&ports.inputs)
+            .flat_map(|(peers, ours)| peers.iter().map(move |p| (p.clone(), ours.clone())))
+            .chain(
+                opened
+                    .output_peers
+                    .iter()
+                    .zip(&ports.outputs)
+                    .flat_map(|(peers, ours)| peers.iter().map(move |p| (ours.clone(), p.clone()))),
+            );
+        for (from, to) in pairs {
+            let result = match &self.running {
+                Some(r) => r.client.as_client().connect_ports_by_name(&from, &to),
+                None => Ok(()),
+            };
+            if let Err(source) = result {
+                // Keep the engine for the host: stop() hands it back.
+                self.parked = self.stop_running();
+                return Err(JackError::Connect { from, to, source });
+            }
+        }
+        if let Some(r) = &self.running {
+            r.watch.refresh();
+        }
+        Ok(())
+    }
+
+    /// Asks the process callback for the engine, then closes the client.
+    fn stop_running(&mut self) -> Option<Engine> {
+        let mut running = self.running.take()?;
+        running.stop.store(true, Ordering::Release);
+        let mut engine = None;
+        if !running.notifier.has_failed() {
+            // The next cycle hands the engine back; allow for slow cycles
+            // (a server that stalls longer has failed for our purposes).
+            let deadline = Instant::now() + (running.period * 8).max(Duration::from_secs(2));
+            while Instant::now() < deadline {
+                if let Ok(e) = running.handback.pop() {
+                    engine = Some(e);
+                    break;
+                }
+                if running.notifier.has_failed() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        // Deactivates and closes the client, then frees its callbacks'
+        // context (with the engine in it if it was not handed back).
+        drop(running.client);
+        drop(running.watch);
+        engine.or_else(|| running.handback.pop().ok())
+    }
+}
+
+impl AudioDriver for JackDriver {
+    fn backend(&self) -> &str {
+        "jack"
+    }
+
+    fn devices(&self) -> amio_core::Result<Vec<DeviceInfo>> {
+        let server = self.config.server_name.as_deref();
+        let client = open_client("amio-devices", server)?;
+        let capture = physical_ports(&client, true);
+        let playback = physical_ports(&client, false);
+        Ok(vec![DeviceInfo {
+            name: server.unwrap_or("default").into(),
+            description: format!(
+                "JACK server at {} Hz, {} frames per period; capture {:?}, playback {:?}",
+                client.sample_rate(),
+                client.buffer_size(),
+                capture,
+                playback
+            ),
+            in_channels: capture.len(),
+            out_channels: playback.len(),
+        }])
+    }
+
+    fn open(&mut self, request: &StreamConfig) -> amio_core::Result<StreamInfo> {
+        if self.running.is_some() {
+            return Err(amio_core::Error::AlreadyRunning);
+        }
+        self.idle = None;
+        let opened = self.open_client(request)?;
+        let info = opened.info.clone();
+        self.frame_rate = info.frame_rate;
+        self.request = Some(request.clone());
+        self.idle = Some(opened);
+        Ok(info)
+    }
+
+    fn start(&mut self, engine: Engine) -> amio_core::Result<()> {
+        if self.running.is_some() {
+            return Err(amio_core::Error::AlreadyRunning);
+        }
+        let opened = match self.idle.take() {
+            Some(opened) => opened,
+            None => {
+                // Restarting after stop(): open a new client like the first.
+                let request = self.request.clone().ok_or(JackError::NotOpen)?;
+                let request = StreamConfig {
+                    frame_rate: Some(self.frame_rate),
+                    ..request
+                };
+                self.open_client(&request)?
+            }
+        };
+        Ok(self.start_opened(opened, engine)?)
+    }
+
+    fn stop(&mut self) -> amio_core::Result<Option<Engine>> {
+        if let Some(engine) = self.parked.take() {
+            return Ok(Some(engine));
+        }
+        Ok(self.stop_running())
+    }
+}
+
+impl Drop for JackDriver {
+    fn drop(&mut self) {
+        drop(self.stop_running());
+    }
+}
+
+/// The process callback: runs the engine on JACK's real-time thread.
+struct Process {
+    engine: Option<Engine>,
+    inputs: Vec<jack::Port<jack::AudioIn>>,
+    outputs: Vec<jack::Port<jack::AudioOut>>,
+    stop: Arc<AtomicBool>,
+    handback: rtrb::Producer<Engine>,
+}
+
+impl jack::ProcessHandler for Process {
+    fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
+        let _audio = rt_guard::enter();
+        if self.stop.load(Ordering::Acquire) {
+            if let Some(engine) = self.engine.take() {
+                if let Err(rtrb::PushError::Full(engine)) = self.handback.push(engine) {
+                    self.engine = Some(engine);
+                }
+            }
+        }
+        let Some(engine) = self.engine.as_mut() else {
+            for port in &mut self.outputs {
+                port.as_mut_slice(ps).fill(0.0);
+            }
+            return jack::Control::Continue;
+        };
+        let frames = ps.n_frames() as usize;
+        let (ic, oc) = (self.inputs.len(), self.outputs.len());
+        let mut done = 0;
+        // A period longer than the engine's (after a buffer-size change) is
+        // worked in pieces; nothing is reallocated.
+        while done < frames {
+            let n = (frames - done).min(engine.max_period());
+            let input = engine.input_buffer(n);
+            for (ch, port) in self.inputs.iter().enumerate() {
+                for (f, &x) in port.as_slice(ps)[done..done + n].iter().enumerate() {
+                    input[f * ic + ch] = x;
+                }
+            }
+            let output = engine.render(n);
+            for (ch, port) in self.outputs.iter_mut().enumerate() {
+                for (f, y) in port.as_mut_slice(ps)[done..done + n].iter_mut().enumerate() {
+                    *y = output[f * oc + ch];
+                }
+            }
+            done += n;
+        }
+        jack::Control::Continue
+    }
+}
+
+/// JACK's notifications, turned into reports through the engine's notifier.
+struct Notify {
+    notifier: Notifier,
+    frame_rate: u32,
+}
+
+impl jack::NotificationHandler for Notify {
+    fn xrun(&mut self, _: &jack::Client) -> jack::Control {
+        self.notifier.xrun();
+        jack::Control::Continue
+    }
+
+    fn sample_rate(&mut self, _: &jack::Client, frame_rate: jack::Frames) -> jack::Control {
+        if frame_rate != self.frame_rate {
+            self.notifier.fatal(
+                FaultKind::StreamFailed,
+                "the JACK server changed its frame rate under the stream",
+            );
+        }
+        jack::Control::Continue
+    }
+
+    unsafe fn shutdown(&mut self, _status: jack::ClientStatus, reason: &str) {
+        // Called like a signal handler: the notifier only copies and stores.
+        self.notifier.fatal(FaultKind::ServerGone, reason);
+    }
+}

@@ -1,0 +1,401 @@
+//! Test helpers shared by amio's crates: a private JACK server per test and
+//! independent JACK peers (a recorder and a signal generator) that talk to
+//! amio as any other JACK client would.
+//!
+//! Every process started here runs with `JACK_NO_START_SERVER=1` and the
+//! test's own server name; servers are killed by their own pid.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// A private `jackd` with the dummy backend.
+pub struct JackServer {
+    name: String,
+    period: u32,
+    synchronous: bool,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A server name no other test uses: the pid and a counter.
+pub fn unique_name(what: &str) -> String {
+    format!(
+        "amio-{what}-{}-{}",
+        std::process::id(),
+        SERVERS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn jack_command(program: &str, server: &str) -> Command {
+    let mut c = Command::new(program);
+    c.env("JACK_NO_START_SERVER", "1")
+        .env("JACK_DEFAULT_SERVER", server)
+        .stdin(Stdio::null());
+    c
+}
+
+impl JackServer {
+    /// Starts a server at 48 kHz with the given period and waits until it
+    /// answers. Synchronous mode (`-S`): the server waits for every client
+    /// each cycle, so a busy test machine slows the graph down instead of
+    /// dropping cycles.
+    pub fn start(period: u32) -> JackServer {
+        JackServer::start_named(&unique_name("jackd"), period)
+    }
+
+    /// Starts an asynchronous server (no `-S`): a client that misses its
+    /// cycle causes an xrun, as on real hardware.
+    pub fn start_async(period: u32) -> JackServer {
+        let mut server = JackServer::new(&unique_name("jackd"), period, false);
+        server.launch();
+        server
+    }
+
+    /// Starts a server under a given name.
+    pub fn start_named(name: &str, period: u32) -> JackServer {
+        let mut server = JackServer::new(name, period, true);
+        server.launch();
+        server
+    }
+
+    /// Whether the server answers (`jack_wait -c`).
+    pub fn is_running(name: &str) -> bool {
+        jack_command("jack_wait", name)
+            .args(["-s", name, "-c"])
+            .stdout(Stdio::piped())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "running")
+            .unwrap_or(false)
+    }
+
+    fn new(name: &str, period: u32, synchronous: bool) -> JackServer {
+        JackServer {
+            name: name.to_owned(),
+            period,
+            synchronous,
+            child: None,
+            log: std::env::temp_dir().join(format!("{name}.log")),
+        }
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::File::create(&self.log).expect("creating the jackd log");
+        let err = log.try_clone().expect("cloning the jackd log");
+        // One period of wall-clock time per cycle.
+        let wait_us = (u64::from(self.period) * 1_000_000 / 48_000).to_string();
+        let mut command = jack_command("jackd", &self.name);
+        command.args(["-n", &self.name, "-r", "-t", "10000"]);
+        if self.synchronous {
+            command.arg("-S");
+        }
+        let child = command
+            .args(["-d", "dummy", "-r", "48000", "-p"])
+            .arg(self.period.to_string())
+            .args(["-w", &wait_us])
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .expect("starting jackd (is jackd2 installed?)");
+        self.child = Some(child);
+        let up = jack_command("jack_wait", &self.name)
+            .args(["-s", &self.name, "-w", "-t", "20"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("running jack_wait");
+        assert!(
+            up.success(),
+            "jackd {} did not come up; log: {}",
+            self.name,
+            self.log()
+        );
+    }
+
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the server with SIGKILL (by its pid), as a crash would, and
+    /// reaps it. JACK keeps a killed server's registry slot until a server
+    /// of the same name starts: follow with [`JackServer::restart`].
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server with SIGTERM (by its pid), so it leaves JACK's
+    /// registry (which has 8 slots), waiting up to 10 s before SIGKILL.
+    pub fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(pid) = i32::try_from(child.id()) {
+            // SAFETY: kill(2) on our own child's pid; it has not been reaped.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts the server again under the same name.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// Sets the server's buffer size with `jack_bufsize`.
+    pub fn set_buffer_size(&self, frames: u32) {
+        let ok = jack_command("jack_bufsize", &self.name)
+            .arg(frames.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .expect("running jack_bufsize");
+        assert!(ok.success(), "jack_bufsize {frames} failed");
+    }
+
+    /// Connects two ports with `jack_connect`.
+    pub fn connect(&self, from: &str, to: &str) {
+        let ok = jack_command("jack_connect", &self.name)
+            .args(["-s", &self.name, from, to])
+            .status()
+            .expect("running jack_connect");
+        assert!(ok.success(), "jack_connect {from} {to} failed");
+    }
+}
+
+impl Drop for JackServer {
+    fn drop(&mut self) {
+        self.terminate();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Frames recorded by a [`Recorder`], per channel, from its first cycle.
+#[derive(Default)]
+struct Tape {
+    channels: Vec<Vec<f32>>,
+}
+
+struct RecordProcess {
+    ports: Vec<jack::Port<jack::AudioIn>>,
+    tape: Arc<Mutex<Tape>>,
+}
+
+impl jack::ProcessHandler for RecordProcess {
+    fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
+        // A test peer, not amio: a lock is fine (the server is synchronous).
+        let mut tape = self.tape.lock().unwrap_or_else(PoisonError::into_inner);
+        for (ch, port) in self.ports.iter().enumerate() {
+            tape.channels[ch].extend_from_slice(port.as_slice(ps));
+        }
+        jack::Control::Continue
+    }
+}
+
+/// An independent JACK client that records its input ports.
+pub struct Recorder {
+    client: Option<jack::AsyncClient<(), RecordProcess>>,
+    tape: Arc<Mutex<Tape>>,
+    /// The full names of its input ports.
+    pub ports: Vec<String>,
+}
+
+impl Recorder {
+    /// Opens a recorder with `channels` input ports on `server`, each
+    /// connected from the matching port in `sources`.
+    pub fn start(server: &str, name: &str, channels: usize, sources: &[String]) -> Recorder {
+        let client = amio_jack::open_client(name, Some(server)).expect("opening the recorder");
+        let ports: Vec<_> = (0..channels)
+            .map(|i| {
+                client
+                    .register_port(&format!("in_{}", i + 1), jack::AudioIn::default())
+                    .expect("recorder port")
+            })
+            .collect();
+        let names: Vec<String> = ports.iter().map(|p| p.name().expect("port name")).collect();
+        let tape = Arc::new(Mutex::new(Tape {
+            channels: vec![Vec::new(); channels],
+        }));
+        let process = RecordProcess {
+            ports,
+            tape: Arc::clone(&tape),
+        };
+        let active = client
+            .activate_async((), process)
+            .expect("activating the recorder");
+        for (source, port) in sources.iter().zip(&names) {
+            active
+                .as_client()
+                .connect_ports_by_name(source, port)
+                .expect("connecting the recorder");
+        }
+        Recorder {
+            client: Some(active),
+            tape,
+            ports: names,
+        }
+    }
+
+    /// Frames recorded so far (per channel).
+    pub fn frames(&self) -> usize {
+        self.tape
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .channels
+            .first()
+            .map_or(0, Vec::len)
+    }
+
+    /// Waits until at least `frames` frames are recorded (or panics after
+    /// `timeout`, a hang guard).
+    pub fn wait_for(&self, frames: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.frames() < frames {
+            assert!(
+                Instant::now() < deadline,
+                "recorded only {} of {frames} frames",
+                self.frames()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Stops and returns the recording, interleaved.
+    pub fn finish(mut self) -> Vec<f32> {
+        drop(self.client.take());
+        let tape = self.tape.lock().unwrap_or_else(PoisonError::into_inner);
+        let frames = tape.channels.first().map_or(0, Vec::len);
+        let mut out = Vec::with_capacity(frames * tape.channels.len());
+        for f in 0..frames {
+            for ch in &tape.channels {
+                out.push(ch[f]);
+            }
+        }
+        out
+    }
+}
+
+struct GenerateProcess {
+    ports: Vec<jack::Port<jack::AudioOut>>,
+}
+
+/// The generator's signal: channel `c` at JACK frame time `t` plays
+/// `(t mod 2^20) * 8 + c`, exact in f32, so a captured sample says which
+/// frame (and channel) it was.
+pub fn generator_sample(frame_time: u64, channel: usize) -> f32 {
+    ((frame_time % (1 << 20)) * 8 + channel as u64) as f32
+}
+
+impl jack::ProcessHandler for GenerateProcess {
+    fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
+        let start = u64::from(ps.last_frame_time());
+        for (ch, port) in self.ports.iter_mut().enumerate() {
+            for (i, y) in port.as_mut_slice(ps).iter_mut().enumerate() {
+                *y = generator_sample(start + i as u64, ch);
+            }
+        }
+        jack::Control::Continue
+    }
+}
+
+/// An independent JACK client that plays [`generator_sample`] on its output
+/// ports.
+pub struct Generator {
+    _client: jack::AsyncClient<(), GenerateProcess>,
+    /// The full names of its output ports.
+    pub ports: Vec<String>,
+}
+
+impl Generator {
+    /// Opens a generator with `channels` output ports on `server`, each
+    /// connected to the matching port in `destinations`.
+    pub fn start(server: &str, name: &str, channels: usize, destinations: &[String]) -> Generator {
+        let client = amio_jack::open_client(name, Some(server)).expect("opening the generator");
+        let ports: Vec<_> = (0..channels)
+            .map(|i| {
+                client
+                    .register_port(&format!("out_{}", i + 1), jack::AudioOut::default())
+                    .expect("generator port")
+            })
+            .collect();
+        let names: Vec<String> = ports.iter().map(|p| p.name().expect("port name")).collect();
+        let active = client
+            .activate_async((), GenerateProcess { ports })
+            .expect("activating the generator");
+        for (port, destination) in names.iter().zip(destinations) {
+            active
+                .as_client()
+                .connect_ports_by_name(port, destination)
+                .expect("connecting the generator");
+        }
+        Generator {
+            _client: active,
+            ports: names,
+        }
+    }
+}
+
+struct StallProcess {
+    stall: Arc<AtomicUsize>,
+}
+
+impl jack::ProcessHandler for StallProcess {
+    fn process(&mut self, _: &jack::Client, _: &jack::ProcessScope) -> jack::Control {
+        let ms = self.stall.swap(0, Ordering::AcqRel);
+        if ms > 0 {
+            std::thread::sleep(Duration::from_millis(ms as u64));
+        }
+        jack::Control::Continue
+    }
+}
+
+/// An independent JACK client that, when asked, sleeps through its process
+/// callback once: on an asynchronous server that is an xrun for the graph.
+pub struct Staller {
+    _client: jack::AsyncClient<(), StallProcess>,
+    stall: Arc<AtomicUsize>,
+}
+
+impl Staller {
+    /// Opens the staller on `server`.
+    pub fn start(server: &str, name: &str) -> Staller {
+        let client = amio_jack::open_client(name, Some(server)).expect("opening the staller");
+        let stall = Arc::new(AtomicUsize::new(0));
+        let active = client
+            .activate_async(
+                (),
+                StallProcess {
+                    stall: Arc::clone(&stall),
+                },
+            )
+            .expect("activating the staller");
+        Staller {
+            _client: active,
+            stall,
+        }
+    }
+
+    /// Sleeps `ms` milliseconds in its next process callback.
+    pub fn stall(&self, ms: usize) {
+        self.stall.store(ms, Ordering::Release);
+    }
+}
