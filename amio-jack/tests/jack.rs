@@ -510,8 +510,14 @@ fn libjack_is_loaded_at_run_time_only() {
     // This very binary uses amio-jack; it must start without libjack: the
     // library is opened with dlopen when a JACK client is first opened.
     let exe = std::env::current_exe().unwrap();
-    let ldd = std::process::Command::new("ldd").arg(&exe).output().unwrap();
+    let ldd = std::process::Command::new("ldd")
+        .arg(&exe)
+        .output()
+        .unwrap();
     assert!(ldd.status.success());
     let linked = String::from_utf8_lossy(&ldd.stdout);
-    assert!(!linked.contains("libjack"), "linked at load time:\n{linked}");
+    assert!(
+        !linked.contains("libjack"),
+        "linked at load time:\n{linked}"
+    );
 }
