@@ -33,15 +33,29 @@ struct Pending {
     action: Action,
 }
 
-/// The audio half of an interface. Made together with its
-/// [`crate::Interface`] by [`crate::Interface::new`], moved to the driver's
-/// real-time thread and run one period at a time.
+/// The audio half of an interface, as a driver runs it.
+///
+/// Made together with its [`crate::Interface`] by
+/// [`crate::Interface::new`], moved to the driver's real-time thread and run
+/// one period at a time. Inside a driver plugin, an engine is a stand-in
+/// that forwards each period to the real one in the host through the
+/// plugin's C function table; drivers cannot tell the difference.
 ///
 /// **Real-time thread.** Every method here that takes `&mut self` runs on
 /// the driver's real-time thread and does not allocate, free, lock or block.
 /// The engine is dropped on the control side (drivers hand it back from
 /// [`crate::AudioDriver::stop`]), because dropping it frees playspecs.
-pub struct Engine {
+pub struct Engine(Kind);
+
+enum Kind {
+    /// The mixing engine itself.
+    Local(Core),
+    /// A plugin's stand-in for the host's engine.
+    Remote(crate::plugin::Remote),
+}
+
+/// The mixing engine proper: SPEC.md's rules, a period at a time.
+pub(crate) struct Core {
     out_channels: usize,
     in_channels: usize,
     max_period: usize,
@@ -93,12 +107,121 @@ pub(crate) struct EngineParts {
 
 impl Engine {
     pub(crate) fn new(parts: EngineParts) -> Engine {
+        Engine(Kind::Local(Core::new(parts)))
+    }
+
+    pub(crate) fn remote(remote: crate::plugin::Remote) -> Engine {
+        Engine(Kind::Remote(remote))
+    }
+
+    /// The most frames one [`Engine::render`] processes.
+    pub fn max_period(&self) -> usize {
+        match &self.0 {
+            Kind::Local(c) => c.max_period,
+            Kind::Remote(r) => r.max_period(),
+        }
+    }
+
+    /// Output channels per frame.
+    pub fn out_channels(&self) -> usize {
+        match &self.0 {
+            Kind::Local(c) => c.out_channels,
+            Kind::Remote(r) => r.out_channels(),
+        }
+    }
+
+    /// Input channels per frame.
+    pub fn in_channels(&self) -> usize {
+        match &self.0 {
+            Kind::Local(c) => c.in_channels,
+            Kind::Remote(r) => r.in_channels(),
+        }
+    }
+
+    /// `s`: the next stream frame the engine will process.
+    pub fn stream_frame(&self) -> u64 {
+        match &self.0 {
+            Kind::Local(c) => c.s,
+            Kind::Remote(r) => r.stream_frame(),
+        }
+    }
+
+    /// A handle through which the driver reports xruns, latency changes and
+    /// fatal errors, from any thread.
+    pub fn notifier(&self) -> Notifier {
+        match &self.0 {
+            Kind::Local(c) => Notifier::shared(Arc::clone(&c.shared)),
+            Kind::Remote(r) => r.notifier(),
+        }
+    }
+
+    /// The input buffer of the next period: `min(frames, max_period)` frames
+    /// of `in_channels` interleaved samples. The driver writes the captured
+    /// input here, then calls [`Engine::render`] with the same frame count.
+    /// Samples it leaves alone keep their previous values.
+    ///
+    /// Real-time thread.
+    pub fn input_buffer(&mut self, frames: usize) -> &mut [f32] {
+        match &mut self.0 {
+            Kind::Local(c) => c.input_buffer(frames),
+            Kind::Remote(r) => r.input_buffer(frames),
+        }
+    }
+
+    /// Processes one period of `min(frames, max_period)` frames and returns
+    /// its output, interleaved. A driver with longer periods calls this
+    /// several times per period.
+    ///
+    /// Real-time thread: no allocation, no lock, no blocking call.
+    pub fn render(&mut self, frames: usize) -> &[f32] {
+        match &mut self.0 {
+            Kind::Local(c) => c.render(frames),
+            Kind::Remote(r) => r.render(frames),
+        }
+    }
+
+    /// Processes `frames` frames from interleaved buffers, in periods of at
+    /// most `max_period`. `input` should hold `frames * in_channels` samples
+    /// (missing ones are taken as silence) and `output` `frames *
+    /// out_channels` (output that does not fit is discarded).
+    ///
+    /// Real-time thread.
+    pub fn process_interleaved(&mut self, frames: usize, input: &[f32], output: &mut [f32]) {
+        let (ic, oc) = (self.in_channels(), self.out_channels());
+        let mut done = 0;
+        while done < frames {
+            let n = (frames - done).min(self.max_period());
+            let buf = self.input_buffer(n);
+            let src = input.get(done * ic..).unwrap_or(&[]);
+            let k = buf.len().min(src.len());
+            buf[..k].copy_from_slice(&src[..k]);
+            buf[k..].fill(0.0);
+            let out = self.render(n);
+            let dst = output.get_mut(done * oc..).unwrap_or(&mut []);
+            let k = out.len().min(dst.len());
+            dst[..k].copy_from_slice(&out[..k]);
+            done += n;
+        }
+    }
+
+    /// The local engine's stream frame and position, for closing; `None`
+    /// for a plugin's stand-in.
+    pub(crate) fn final_position(&self) -> Option<(u64, i64)> {
+        match &self.0 {
+            Kind::Local(c) => Some((c.s, c.p)),
+            Kind::Remote(_) => None,
+        }
+    }
+}
+
+impl Core {
+    fn new(parts: EngineParts) -> Core {
         let history = if parts.in_channels > 0 {
             (parts.max_latency as usize).saturating_add(parts.max_period + 1)
         } else {
             1
         };
-        Engine {
+        Core {
             out_channels: parts.out_channels,
             in_channels: parts.in_channels,
             max_period: parts.max_period,
@@ -124,77 +247,16 @@ impl Engine {
         }
     }
 
-    /// The most frames one [`Engine::render`] processes.
-    pub fn max_period(&self) -> usize {
-        self.max_period
-    }
-
-    /// Output channels per frame.
-    pub fn out_channels(&self) -> usize {
-        self.out_channels
-    }
-
-    /// Input channels per frame.
-    pub fn in_channels(&self) -> usize {
-        self.in_channels
-    }
-
-    /// `s`: the next stream frame the engine will process.
-    pub fn stream_frame(&self) -> u64 {
-        self.s
-    }
-
-    /// A handle through which the driver reports xruns, latency changes and
-    /// fatal errors, from any thread.
-    pub fn notifier(&self) -> Notifier {
-        Notifier(Arc::clone(&self.shared))
-    }
-
-    /// The input buffer of the next period: `min(frames, max_period)` frames
-    /// of `in_channels` interleaved samples. The driver writes the captured
-    /// input here, then calls [`Engine::render`] with the same frame count.
-    /// Samples it leaves alone keep their previous values.
-    ///
-    /// Real-time thread.
-    pub fn input_buffer(&mut self, frames: usize) -> &mut [f32] {
+    fn input_buffer(&mut self, frames: usize) -> &mut [f32] {
         let n = frames.min(self.max_period);
         &mut self.input[..n * self.in_channels]
     }
 
-    /// Processes one period of `min(frames, max_period)` frames and returns
-    /// its output, interleaved. A driver with longer periods calls this
-    /// several times per period.
-    ///
-    /// Real-time thread: no allocation, no lock, no blocking call.
-    pub fn render(&mut self, frames: usize) -> &[f32] {
+    fn render(&mut self, frames: usize) -> &[f32] {
         let n = frames.min(self.max_period);
         let _guard = crate::rt_guard::enter();
         self.run_period(n);
         &self.output[..n * self.out_channels]
-    }
-
-    /// Processes `frames` frames from interleaved buffers, in periods of at
-    /// most `max_period`. `input` should hold `frames * in_channels` samples
-    /// (missing ones are taken as silence) and `output` `frames *
-    /// out_channels` (output that does not fit is discarded).
-    ///
-    /// Real-time thread.
-    pub fn process_interleaved(&mut self, frames: usize, input: &[f32], output: &mut [f32]) {
-        let (ic, oc) = (self.in_channels, self.out_channels);
-        let mut done = 0;
-        while done < frames {
-            let n = (frames - done).min(self.max_period);
-            let buf = self.input_buffer(n);
-            let src = input.get(done * ic..).unwrap_or(&[]);
-            let k = buf.len().min(src.len());
-            buf[..k].copy_from_slice(&src[..k]);
-            buf[k..].fill(0.0);
-            let out = self.render(n);
-            let dst = output.get_mut(done * oc..).unwrap_or(&mut []);
-            let k = out.len().min(dst.len());
-            dst[..k].copy_from_slice(&out[..k]);
-            done += n;
-        }
     }
 
     fn run_period(&mut self, frames: usize) {
@@ -393,10 +455,5 @@ impl Engine {
                 frames: lost,
             });
         }
-    }
-
-    /// `p`: the position of the next frame.
-    pub(crate) fn position(&self) -> i64 {
-        self.p
     }
 }

@@ -343,15 +343,11 @@ impl Interface {
         }
         self.closed = true;
         self.drain();
-        let (stream_frame, position) = match engine {
-            Some(engine) => {
-                let at = (engine.stream_frame(), engine.position());
-                // Dropped here, on the control side: the pending change,
-                // commands not yet applied and the current playspec are
-                // freed with it.
-                drop(engine);
-                at
-            }
+        // A local engine is dropped here, on the control side: the pending
+        // change, commands not yet applied and the current playspec are
+        // freed with it.
+        let (stream_frame, position) = match engine.and_then(|e| e.final_position()) {
+            Some(at) => at,
             None => {
                 let r = self.position();
                 (r.stream_frame, r.position)

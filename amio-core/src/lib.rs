@@ -40,6 +40,7 @@ pub mod interface;
 mod mix;
 pub mod null;
 pub mod playspec;
+pub mod plugin;
 pub mod rt_guard;
 mod shared;
 pub mod stream;

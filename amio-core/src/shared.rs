@@ -168,37 +168,63 @@ impl Shared {
 ///
 /// Every method is lock-free and allocation-free, safe from the real-time
 /// thread, from a driver's notification thread, and from a signal-handler-like
-/// context such as JACK's shutdown callback.
+/// context such as JACK's shutdown callback. Inside a driver plugin the
+/// reports travel to the host through the plugin's C function table.
 #[derive(Clone)]
-pub struct Notifier(pub(crate) Arc<Shared>);
+pub struct Notifier(Reporter);
+
+#[derive(Clone)]
+enum Reporter {
+    Shared(Arc<Shared>),
+    Host(crate::plugin::HostReporter),
+}
 
 impl Notifier {
+    pub(crate) fn shared(shared: Arc<Shared>) -> Notifier {
+        Notifier(Reporter::Shared(shared))
+    }
+
+    pub(crate) fn host(reporter: crate::plugin::HostReporter) -> Notifier {
+        Notifier(Reporter::Host(reporter))
+    }
+
     /// Reports one xrun. The engine turns it into an [`crate::Event::Xrun`]
     /// at the start of the next period it processes.
     pub fn xrun(&self) {
-        self.0.xruns.fetch_add(1, Ordering::Relaxed);
+        match &self.0 {
+            Reporter::Shared(s) => {
+                s.xruns.fetch_add(1, Ordering::Relaxed);
+            }
+            Reporter::Host(h) => h.xrun(),
+        }
     }
 
     /// Reports the driver's current capture and playback latency in frames.
     /// The engine uses the new sum for input tags from its next period on.
     pub fn set_latency(&self, capture: u64, playback: u64) {
-        self.0.capture_latency.store(capture, Ordering::Relaxed);
-        self.0.playback_latency.store(playback, Ordering::Relaxed);
+        match &self.0 {
+            Reporter::Shared(s) => {
+                s.capture_latency.store(capture, Ordering::Relaxed);
+                s.playback_latency.store(playback, Ordering::Relaxed);
+            }
+            Reporter::Host(h) => h.set_latency(capture, playback),
+        }
     }
 
     /// Reports a fatal error: the stream no longer runs. Only the first
     /// report is kept; `message` is cut to 256 bytes.
     pub fn fatal(&self, kind: FaultKind, message: &str) {
-        self.0.fault.set(kind, message);
+        match &self.0 {
+            Reporter::Shared(s) => s.fault.set(kind, message),
+            Reporter::Host(h) => h.fatal(kind, message),
+        }
     }
 
     /// Whether a fatal error has been reported.
     pub fn has_failed(&self) -> bool {
-        self.0.fault.is_set()
-    }
-
-    /// The latest position the engine published.
-    pub fn position(&self) -> PositionReport {
-        self.0.position.read()
+        match &self.0 {
+            Reporter::Shared(s) => s.fault.is_set(),
+            Reporter::Host(h) => h.has_failed(),
+        }
     }
 }
