@@ -111,6 +111,29 @@ pub enum Error {
     /// The stream is already running.
     #[error("the stream is already running")]
     AlreadyRunning,
+    /// No plugin for the backend was found.
+    #[error("no backend {backend:?}: no plugin {file} in {searched}")]
+    NoBackend {
+        /// The backend asked for.
+        backend: String,
+        /// The plugin file looked for.
+        file: String,
+        /// The directories searched.
+        searched: String,
+    },
+    /// A plugin could not be used: not loadable, not a plugin, or of
+    /// another ABI version.
+    #[error("{backend}: {path}: {problem}")]
+    Plugin {
+        /// The backend.
+        backend: String,
+        /// The plugin file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// Whether the problem is an ABI version mismatch.
+        abi_mismatch: bool,
+    },
     /// A driver reported an error.
     #[error("{backend}: {message}")]
     Driver {

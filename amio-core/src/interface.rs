@@ -287,6 +287,12 @@ impl Interface {
         self.backlog.pop_front()
     }
 
+    /// Whether an event is waiting to be polled.
+    pub fn has_events(&mut self) -> bool {
+        self.drain();
+        !self.backlog.is_empty()
+    }
+
     /// Takes every event available now.
     pub fn events(&mut self) -> Vec<Event> {
         self.drain();

@@ -28,6 +28,7 @@
 //! # Ok::<(), amio_core::Error>(())
 //! ```
 
+pub mod backend;
 pub mod capture;
 pub mod clip;
 mod command;

@@ -67,6 +67,52 @@ impl Default for NullConfig {
     }
 }
 
+impl NullConfig {
+    /// Reads the null backend's options (`key=value` lines): `mode`
+    /// (`stepped`, `paced` or `offline`), `frames` (offline: frames to
+    /// render), `capture_latency`, `playback_latency` (frames) and
+    /// `loopback` (`true`/`false`).
+    pub fn from_options(mut options: crate::plugin::PluginOptions) -> crate::Result<NullConfig> {
+        let number = |key: &'static str, value: Option<String>| -> crate::Result<u64> {
+            value.map_or(Ok(0), |v| {
+                v.parse().map_err(|_| Error::Config {
+                    field: key,
+                    rule: format!("is {v:?}, not a whole number of frames"),
+                })
+            })
+        };
+        let frames = number("frames", options.take("frames"))?;
+        let mode = match options.take("mode").as_deref() {
+            None | Some("stepped") => NullMode::Stepped,
+            Some("paced") => NullMode::Paced,
+            Some("offline") => NullMode::Offline { frames },
+            Some(other) => {
+                return Err(Error::Config {
+                    field: "mode",
+                    rule: format!("is {other:?}; the null backend runs stepped, paced or offline"),
+                })
+            }
+        };
+        let config = NullConfig {
+            mode,
+            capture_latency: number("capture_latency", options.take("capture_latency"))?,
+            playback_latency: number("playback_latency", options.take("playback_latency"))?,
+            loopback: match options.take("loopback").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(Error::Config {
+                        field: "loopback",
+                        rule: format!("is {other:?}, not true or false"),
+                    })
+                }
+            },
+        };
+        options.finish("null")?;
+        Ok(config)
+    }
+}
+
 /// Receives each period's output in the threaded modes: the stream frame of
 /// its first frame and the interleaved samples. Runs on the driver's thread.
 pub type OutputSink = Box<dyn FnMut(u64, &[f32]) + Send>;

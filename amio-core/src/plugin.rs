@@ -682,41 +682,49 @@ pub fn load(backend: &str) -> Result<Plugin> {
             return load_path(&path, backend);
         }
     }
-    Err(plugin_error(
-        backend,
-        format!(
-            "no plugin {file} in {}",
-            dirs.iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    ))
+    Err(Error::NoBackend {
+        backend: backend.into(),
+        file,
+        searched: dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
 /// Loads the plugin for `backend` from a given file.
 pub fn load_path(path: &Path, backend: &str) -> Result<Plugin> {
-    let fail = |m: String| plugin_error(backend, format!("{}: {m}", path.display()));
+    let fail = |problem: String, abi_mismatch: bool| Error::Plugin {
+        backend: backend.into(),
+        path: path.to_path_buf(),
+        problem,
+        abi_mismatch,
+    };
     // SAFETY: loading a shared object runs its initialisers; amio plugins
     // have none beyond Rust's and libc's.
-    let library = unsafe { libloading::Library::new(path) }.map_err(|e| fail(e.to_string()))?;
+    let library =
+        unsafe { libloading::Library::new(path) }.map_err(|e| fail(e.to_string(), false))?;
     let symbol = format!("amio_plugin_{backend}");
     // SAFETY: the entry point's signature is part of the plugin ABI.
     let entry =
         unsafe { library.get::<unsafe extern "C" fn() -> *const PluginOps>(symbol.as_bytes()) }
-            .map_err(|_| fail(format!("not an amio plugin (no {symbol})")))?;
+            .map_err(|_| fail(format!("not an amio plugin (no {symbol})"), false))?;
     // SAFETY: calling the plugin's entry point, which only returns a pointer.
     let ops = unsafe { entry() };
     if ops.is_null() {
-        return Err(fail("its entry point returned no table".into()));
+        return Err(fail("its entry point returned no table".into(), false));
     }
     // SAFETY: the first two fields are the same in every ABI version.
     let (version, size) = unsafe { ((*ops).abi_version, (*ops).size) };
     if version != PLUGIN_ABI_VERSION || size as usize != std::mem::size_of::<PluginOps>() {
-        return Err(fail(format!(
-            "plugin ABI version {version} (table of {size} bytes), this amio speaks version {PLUGIN_ABI_VERSION} ({} bytes); rebuild the plugin",
-            std::mem::size_of::<PluginOps>()
-        )));
+        return Err(fail(
+            format!(
+                "plugin ABI version {version} (table of {size} bytes), this amio speaks version {PLUGIN_ABI_VERSION} ({} bytes); rebuild the plugin",
+                std::mem::size_of::<PluginOps>()
+            ),
+            true,
+        ));
     }
     Ok(Plugin {
         library: Arc::new(library),

@@ -24,7 +24,9 @@ mod client;
 mod driver;
 mod error;
 mod latency;
+mod plugin;
 
 pub use client::{open_client, physical_ports};
 pub use driver::{Connect, JackConfig, JackDriver, JackHandle, JackPorts};
 pub use error::JackError;
+pub use plugin::JackPlugin;

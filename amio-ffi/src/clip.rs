@@ -1,0 +1,208 @@
+//! Clips in C.
+
+use std::ffi::c_char;
+
+use amio_core::Clip;
+
+use crate::args::{path as c_path, slice, slice_mut};
+use crate::registry::{self, Object};
+use crate::status::{amio_status, check_out, guard, write_out, Failure};
+
+/// A clip: immutable audio. Opaque; free with [`amio_clip_free`].
+pub struct amio_clip {
+    _opaque: [u8; 0],
+}
+
+/// What a clip holds.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct amio_clip_info {
+    /// Frames per second.
+    pub frame_rate: u32,
+    /// Channels per frame.
+    pub channels: u32,
+    /// Frames.
+    pub frames: u64,
+}
+
+fn check_rate_channels(frame_rate: u32, channels: u32) -> Result<(), Failure> {
+    if frame_rate == 0 {
+        return Err(Failure::invalid("frame_rate is 0"));
+    }
+    if channels == 0 {
+        return Err(Failure::invalid("channels is 0"));
+    }
+    Ok(())
+}
+
+/// Makes a clip from `sample_count` interleaved f32 samples (`channels`
+/// per frame; `sample_count` a multiple of `channels`; finite). The samples
+/// are copied. Any thread.
+///
+/// # Safety
+/// `samples` must point to `sample_count` floats (or be NULL with 0);
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_new_f32(
+    frame_rate: u32,
+    channels: u32,
+    samples: *const f32,
+    sample_count: usize,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_new_f32", || {
+        check_out(clip_out, "clip_out")?;
+        check_rate_channels(frame_rate, channels)?;
+        // SAFETY: per this function's contract.
+        let data = unsafe { slice(samples, sample_count, "samples") }?;
+        let clip = Clip::from_interleaved(frame_rate, channels as usize, data.to_vec())?;
+        // SAFETY: checked writable above.
+        unsafe { write_out(clip_out, "clip_out", registry::insert(Object::Clip(clip))) }
+    })
+}
+
+/// Makes a clip from interleaved 16-bit samples, each divided by 32768.
+/// Any thread.
+///
+/// # Safety
+/// As [`amio_clip_new_f32`], with `int16_t` samples.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_new_i16(
+    frame_rate: u32,
+    channels: u32,
+    samples: *const i16,
+    sample_count: usize,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_new_i16", || {
+        check_out(clip_out, "clip_out")?;
+        check_rate_channels(frame_rate, channels)?;
+        // SAFETY: per this function's contract.
+        let data = unsafe { slice(samples, sample_count, "samples") }?;
+        let clip = Clip::from_i16(frame_rate, channels as usize, data)?;
+        // SAFETY: checked writable above.
+        unsafe { write_out(clip_out, "clip_out", registry::insert(Object::Clip(clip))) }
+    })
+}
+
+/// Reads a WAV file (8/16/24/32-bit integer or 32-bit float, any channel
+/// count) into a clip. Any thread.
+///
+/// # Safety
+/// `path` must be NUL-terminated; `clip_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_new_wav(
+    path: *const c_char,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_new_wav", || {
+        check_out(clip_out, "clip_out")?;
+        // SAFETY: per this function's contract.
+        let p = unsafe { c_path(path, "path") }?;
+        let clip = Clip::from_wav(&p)?;
+        // SAFETY: checked writable above.
+        unsafe { write_out(clip_out, "clip_out", registry::insert(Object::Clip(clip))) }
+    })
+}
+
+/// Makes a new clip: `clip` resampled to `frame_rate`. Any thread.
+///
+/// # Safety
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_resample(
+    clip: *const amio_clip,
+    frame_rate: u32,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_resample", || {
+        check_out(clip_out, "clip_out")?;
+        let c = registry::clip(clip, "clip")?;
+        if frame_rate == 0 {
+            return Err(Failure::invalid("frame_rate is 0"));
+        }
+        let out = c.resample(frame_rate)?;
+        // SAFETY: checked writable above.
+        unsafe { write_out(clip_out, "clip_out", registry::insert(Object::Clip(out))) }
+    })
+}
+
+/// Writes a clip as a 32-bit float WAV file. Any thread.
+///
+/// # Safety
+/// `path` must be NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_write_wav(
+    clip: *const amio_clip,
+    path: *const c_char,
+) -> amio_status {
+    guard("amio_clip_write_wav", || {
+        let c = registry::clip(clip, "clip")?;
+        // SAFETY: per this function's contract.
+        let p = unsafe { c_path(path, "path") }?;
+        Ok(c.write_wav(&p)?)
+    })
+}
+
+/// Writes a clip's frame rate, channels and frames. Any thread.
+///
+/// # Safety
+/// `info_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_get_info(
+    clip: *const amio_clip,
+    info_out: *mut amio_clip_info,
+) -> amio_status {
+    guard("amio_clip_get_info", || {
+        check_out(info_out, "info_out")?;
+        let c = registry::clip(clip, "clip")?;
+        let info = amio_clip_info {
+            frame_rate: c.frame_rate(),
+            channels: c.channels() as u32,
+            frames: c.frames() as u64,
+        };
+        // SAFETY: checked writable above.
+        unsafe { write_out(info_out, "info_out", info) }
+    })
+}
+
+/// Copies interleaved samples from frame `first_frame` on into `buffer`
+/// (`buffer_len` samples, whole frames), and the number of frames copied
+/// into `frames_out`. Any thread.
+///
+/// # Safety
+/// `buffer` must hold `buffer_len` floats; `frames_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_read(
+    clip: *const amio_clip,
+    first_frame: u64,
+    buffer: *mut f32,
+    buffer_len: usize,
+    frames_out: *mut u64,
+) -> amio_status {
+    guard("amio_clip_read", || {
+        check_out(frames_out, "frames_out")?;
+        let c = registry::clip(clip, "clip")?;
+        // SAFETY: per this function's contract.
+        let buf = unsafe { slice_mut(buffer, buffer_len, "buffer") }?;
+        let ch = c.channels();
+        let first = usize::try_from(first_frame)
+            .unwrap_or(usize::MAX)
+            .min(c.frames());
+        let frames = (buf.len() / ch).min(c.frames() - first);
+        buf[..frames * ch].copy_from_slice(&c.samples()[first * ch..(first + frames) * ch]);
+        // SAFETY: checked writable above.
+        unsafe { write_out(frames_out, "frames_out", frames as u64) }
+    })
+}
+
+/// Frees a clip handle. The samples live on while a playspec uses them.
+/// NULL does nothing; a handle already freed is `AMIO_ERROR_INVALID_HANDLE`.
+/// Any thread.
+#[no_mangle]
+pub extern "C" fn amio_clip_free(clip: *mut amio_clip) -> amio_status {
+    guard("amio_clip_free", || {
+        registry::remove(clip, "clip", "a clip", |o| matches!(o, Object::Clip(_)))?;
+        Ok(())
+    })
+}
