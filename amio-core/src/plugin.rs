@@ -387,13 +387,12 @@ unsafe extern "C" fn plugin_open(
         }
         // SAFETY: checked non-null; the host's request lives for the call.
         let r = unsafe { &*request };
-        let device = (!r.device.is_null())
+        let device = (!r.device.is_null()).then(|| {
             // SAFETY: a NUL-terminated string from the host.
-            .then(|| {
-                unsafe { CStr::from_ptr(r.device) }
-                    .to_string_lossy()
-                    .into_owned()
-            });
+            unsafe { CStr::from_ptr(r.device) }
+                .to_string_lossy()
+                .into_owned()
+        });
         let config = StreamConfig {
             device,
             frame_rate: (r.frame_rate != 0).then_some(r.frame_rate),

@@ -588,6 +588,9 @@ extern "C" {
 /**
  * Lists the backends on this machine: `"null"` (built in), then every
  * plugin on the search path, with whether it loads. Control thread.
+ *
+ * # Safety
+ * `callback` is called with `user` as given.
  */
 enum amio_status amio_backends(amio_backend_callback callback, void *user);
 
@@ -742,6 +745,9 @@ const char *amio_last_error(void);
  * a rule, writes the entry's index and the rule (`AMIO_RULE_*`) and
  * returns `AMIO_OK`; otherwise returns `AMIO_ERROR_INVALID_ARGUMENT` and
  * writes nothing. Either out-pointer may be NULL. Any thread.
+ *
+ * # Safety
+ * Non-NULL out-pointers must be writable.
  */
 enum amio_status amio_last_error_entry(uint64_t *entry_out, amio_entry_rule *rule_out);
 

@@ -39,8 +39,11 @@ fn c(s: &str) -> CString {
 
 /// Lists the backends on this machine: `"null"` (built in), then every
 /// plugin on the search path, with whether it loads. Control thread.
+///
+/// # Safety
+/// `callback` is called with `user` as given.
 #[no_mangle]
-pub extern "C" fn amio_backends(callback: amio_backend_callback, user: *mut c_void) -> amio_status {
+pub unsafe extern "C" fn amio_backends(callback: amio_backend_callback, user: *mut c_void) -> amio_status {
     guard("amio_backends", || {
         let cb = callback.ok_or_else(|| Failure::null("callback"))?;
         for b in amio_core::backend::list() {

@@ -199,8 +199,11 @@ pub extern "C" fn amio_last_error() -> *const c_char {
 /// a rule, writes the entry's index and the rule (`AMIO_RULE_*`) and
 /// returns `AMIO_OK`; otherwise returns `AMIO_ERROR_INVALID_ARGUMENT` and
 /// writes nothing. Either out-pointer may be NULL. Any thread.
+///
+/// # Safety
+/// Non-NULL out-pointers must be writable.
 #[no_mangle]
-pub extern "C" fn amio_last_error_entry(
+pub unsafe extern "C" fn amio_last_error_entry(
     entry_out: *mut u64,
     rule_out: *mut amio_entry_rule,
 ) -> amio_status {

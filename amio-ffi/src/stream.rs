@@ -436,7 +436,7 @@ pub unsafe extern "C" fn amio_stream_open(
             let (ic, oc) = (c.in_channels as usize, c.out_channels as usize);
             if let Some(cb) = c.output_callback {
                 driver = driver.with_output(Box::new(move |s, out| {
-                    let frames = if oc == 0 { 0 } else { out.len() / oc };
+                    let frames = out.len().checked_div(oc).unwrap_or(0);
                     // SAFETY: the host's callback, with `frames` frames valid
                     // for the call.
                     unsafe { cb(user.get(), s, out.as_ptr(), frames) }
@@ -444,7 +444,7 @@ pub unsafe extern "C" fn amio_stream_open(
             }
             if let Some(cb) = c.input_callback {
                 driver = driver.with_input(Box::new(move |s, input| {
-                    let frames = if ic == 0 { 0 } else { input.len() / ic };
+                    let frames = input.len().checked_div(ic).unwrap_or(0);
                     // SAFETY: as above, for writing.
                     unsafe { cb(user.get(), s, input.as_mut_ptr(), frames) }
                 }));

@@ -148,13 +148,27 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 /// Plays the session through amio on `server` with a recorder on amio's
 /// outputs, and checks the recording against the null render.
 fn play_and_compare(server: &JackServer, during: impl FnOnce(&JackServer)) {
-    let session = Session::new();
     let driver = JackDriver::new(jack_config(server, Connect::None));
-    let handle = driver.handle();
-    let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
+    let outputs = driver.handle();
+    play_and_compare_with(
+        server,
+        Box::new(driver),
+        move || outputs.ports().outputs,
+        during,
+    );
+}
+
+fn play_and_compare_with(
+    server: &JackServer,
+    driver: Box<dyn amio_core::AudioDriver>,
+    outputs: impl FnOnce() -> Vec<String>,
+    during: impl FnOnce(&JackServer),
+) {
+    let session = Session::new();
+    let mut stream = Stream::open(driver, &request(2), &Config::default()).unwrap();
     session.issue(&mut stream);
     stream.start().unwrap();
-    let recorder = Recorder::start(server.name(), "recorder", 2, &handle.ports().outputs);
+    let recorder = Recorder::start(server.name(), "recorder", 2, &outputs());
     let violations = rt_guard::violations();
     during(server);
     // Record well past the roll, the swap and the locate.
@@ -195,6 +209,31 @@ fn play_and_compare(server: &JackServer, during: impl FnOnce(&JackServer)) {
 fn playback_equals_the_null_render() {
     let server = JackServer::start(256);
     play_and_compare(&server, |_| {});
+}
+
+#[test]
+fn playback_through_the_plugin_equals_the_null_render() {
+    // libamio_jack.so, built beside this test, loaded as libamio loads it.
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("libamio_jack.so");
+    let plugin = amio_core::plugin::load_path(&path, "jack").unwrap();
+    let server = JackServer::start(256);
+    let options = format!(
+        "server={}\nclient_name=plugged\nconnect=none",
+        server.name()
+    );
+    let driver = plugin.driver(&options).unwrap();
+    play_and_compare_with(
+        &server,
+        Box::new(driver),
+        || vec!["plugged:out_1".into(), "plugged:out_2".into()],
+        |_| {},
+    );
 }
 
 #[test]
