@@ -43,7 +43,10 @@ fn c(s: &str) -> CString {
 /// # Safety
 /// `callback` is called with `user` as given.
 #[no_mangle]
-pub unsafe extern "C" fn amio_backends(callback: amio_backend_callback, user: *mut c_void) -> amio_status {
+pub unsafe extern "C" fn amio_backends(
+    callback: amio_backend_callback,
+    user: *mut c_void,
+) -> amio_status {
     guard("amio_backends", || {
         let cb = callback.ok_or_else(|| Failure::null("callback"))?;
         for b in amio_core::backend::list() {
