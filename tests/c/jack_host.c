@@ -26,6 +26,28 @@
         }                                                                        \
     } while (0)
 
+static int saw_null = 0, saw_jack = 0, devices = 0;
+static const char *server_name = "";
+
+static void backend(void *user, const char *name, const char *location, amio_status status, const char *message) {
+    (void)user;
+    (void)message;
+    if (strcmp(name, "null") == 0 && strcmp(location, "built in") == 0 && status == AMIO_OK) {
+        saw_null = 1;
+    }
+    if (strcmp(name, "jack") == 0 && strstr(location, "libamio_jack.so") && status == AMIO_OK) {
+        saw_jack = 1;
+    }
+}
+
+static void device(void *user, const char *name, const char *description, uint32_t in, uint32_t out) {
+    (void)user;
+    (void)description;
+    if (strcmp(name, server_name) == 0 && in == 2 && out == 2) {
+        devices++;
+    }
+}
+
 static void sleep_ms(long ms) {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
@@ -40,6 +62,15 @@ int main(int argc, char **argv) {
     long period = atol(argv[2]);
     char options[256];
     snprintf(options, sizeof options, "server=%s\nclient_name=chost\nconnect=physical\n", server);
+
+    /* The backends on this machine, and the JACK server as a device. */
+    CHECK(amio_backends(backend, NULL));
+    EXPECT(saw_null && saw_jack);
+    server_name = server;
+    char device_options[128];
+    snprintf(device_options, sizeof device_options, "server=%s", server);
+    CHECK(amio_backend_devices("jack", device_options, device, NULL));
+    EXPECT(devices == 1);
 
     amio_stream_config cfg;
     CHECK(amio_stream_config_init(&cfg));
