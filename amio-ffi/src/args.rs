@@ -5,6 +5,23 @@ use std::path::PathBuf;
 
 use crate::status::Failure;
 
+/// Whether a C buffer of `len` items at `ptr` can be a slice: NULL only
+/// when empty, and no larger than memory.
+fn check_buffer<T>(is_null: bool, len: usize, name: &str) -> Result<(), Failure> {
+    if len > 0 && is_null {
+        return Err(Failure::null(name));
+    }
+    if len
+        .checked_mul(std::mem::size_of::<T>())
+        .is_none_or(|b| b > isize::MAX as usize)
+    {
+        return Err(Failure::invalid(format!(
+            "{name}: {len} items is more than memory holds"
+        )));
+    }
+    Ok(())
+}
+
 /// A C buffer of `len` items; NULL is allowed only when `len` is 0.
 ///
 /// # Safety
@@ -15,19 +32,9 @@ pub(crate) unsafe fn slice<'a, T>(
     len: usize,
     name: &str,
 ) -> Result<&'a [T], Failure> {
+    check_buffer::<T>(ptr.is_null(), len, name)?;
     if len == 0 {
         return Ok(&[]);
-    }
-    if ptr.is_null() {
-        return Err(Failure::null(name));
-    }
-    if len
-        .checked_mul(std::mem::size_of::<T>())
-        .is_none_or(|b| b > isize::MAX as usize)
-    {
-        return Err(Failure::invalid(format!(
-            "{name}: {len} items is more than memory holds"
-        )));
     }
     // SAFETY: non-NULL, length checked, validity per the caller's contract.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
@@ -42,19 +49,9 @@ pub(crate) unsafe fn slice_mut<'a, T>(
     len: usize,
     name: &str,
 ) -> Result<&'a mut [T], Failure> {
+    check_buffer::<T>(ptr.is_null(), len, name)?;
     if len == 0 {
         return Ok(&mut []);
-    }
-    if ptr.is_null() {
-        return Err(Failure::null(name));
-    }
-    if len
-        .checked_mul(std::mem::size_of::<T>())
-        .is_none_or(|b| b > isize::MAX as usize)
-    {
-        return Err(Failure::invalid(format!(
-            "{name}: {len} items is more than memory holds"
-        )));
     }
     // SAFETY: as in `slice`.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })

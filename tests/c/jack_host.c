@@ -9,22 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#define CHECK(call)                                                              \
-    do {                                                                         \
-        amio_status s_ = (call);                                                 \
-        if (s_ != AMIO_OK) {                                                     \
-            fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #call,   \
-                    amio_status_name(s_), amio_last_error());                    \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-#define EXPECT(cond)                                                             \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);   \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 static int saw_null = 0, saw_jack = 0, devices = 0;
 static const char *server_name = "";
