@@ -285,7 +285,12 @@ impl JackDriver {
 
     fn start_opened(&mut self, opened: Opened, engine: Engine) -> Result<(), JackError> {
         let notifier = engine.notifier();
-        let watch = LatencyWatch::new(&opened.inputs, &opened.outputs, notifier.clone());
+        let watch = LatencyWatch::new(
+            &opened.client,
+            &opened.inputs,
+            &opened.outputs,
+            notifier.clone(),
+        );
         watch.register(&opened.client)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (handback_tx, handback) = rtrb::RingBuffer::new(1);
@@ -343,7 +348,7 @@ impl JackDriver {
             }
         }
         if let Some(r) = &self.running {
-            r.watch.refresh();
+            r.watch.arm();
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub struct JackServer {
     name: String,
     period: u32,
     synchronous: bool,
+    loopback: bool,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -56,6 +57,16 @@ impl JackServer {
         server
     }
 
+    /// Starts a server that also runs JACK's loopback driver: its ports
+    /// `loopback:playback_N` come back as `loopback:capture_N`, as a cable
+    /// from an output to an input would.
+    pub fn start_with_loopback(period: u32, synchronous: bool) -> JackServer {
+        let mut server = JackServer::new(&unique_name("jackd"), period, synchronous);
+        server.loopback = true;
+        server.launch();
+        server
+    }
+
     /// Starts a server under a given name.
     pub fn start_named(name: &str, period: u32) -> JackServer {
         let mut server = JackServer::new(name, period, true);
@@ -78,6 +89,7 @@ impl JackServer {
             name: name.to_owned(),
             period,
             synchronous,
+            loopback: false,
             child: None,
             log: std::env::temp_dir().join(format!("{name}.log")),
         }
@@ -92,6 +104,9 @@ impl JackServer {
         command.args(["-n", &self.name, "-r", "-t", "10000"]);
         if self.synchronous {
             command.arg("-S");
+        }
+        if self.loopback {
+            command.args(["-X", "loopback"]);
         }
         let child = command
             .args(["-d", "dummy", "-r", "48000", "-p"])
