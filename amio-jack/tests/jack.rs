@@ -320,6 +320,8 @@ fn capture_at(period: u32) {
         2 * u64::from(period),
         "the dummy backend reports a period each way"
     );
+    // Right from stream frame 0, with no transient values while connecting.
+    assert_eq!(latencies, vec![(0, final_l)], "L changed on the way");
     let l_at = |s: u64| {
         latencies
             .iter()
