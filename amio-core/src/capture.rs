@@ -10,6 +10,13 @@
 
 use rtrb::{Consumer, Producer};
 
+/// The round-trip latency `L` of SPEC.md: the driver's capture plus
+/// playback latency plus the user's (signed) extra, never below 0.
+pub(crate) fn round_trip(capture: u64, playback: u64, extra: i64) -> u64 {
+    let sum = i128::from(capture) + i128::from(playback) + i128::from(extra);
+    u64::try_from(sum.max(0)).unwrap_or(u64::MAX)
+}
+
 /// What was audible at one output frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Tag {

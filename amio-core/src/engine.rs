@@ -336,12 +336,11 @@ impl Core {
                 count: xruns,
             });
         }
-        let requested = self
-            .shared
-            .capture_latency
-            .load(Ordering::Relaxed)
-            .saturating_add(self.shared.playback_latency.load(Ordering::Relaxed))
-            .saturating_add(self.shared.extra_latency.load(Ordering::Relaxed));
+        let requested = crate::capture::round_trip(
+            self.shared.capture_latency.load(Ordering::Relaxed),
+            self.shared.playback_latency.load(Ordering::Relaxed),
+            self.shared.extra_latency.load(Ordering::Relaxed),
+        );
         if self.latency_requested != Some(requested) {
             self.latency_requested = Some(requested);
             self.latency = requested.min(self.max_latency);

@@ -28,8 +28,9 @@ pub struct Config {
     /// Clamp every output sample to [-1, 1] (SPEC.md step 3). Default true.
     pub clamp: bool,
     /// Frames of round-trip latency added to what the driver reports, for
-    /// input tags. Default 0.
-    pub extra_latency: u64,
+    /// input tags; negative to correct a driver that reports more than the
+    /// real round trip (`amio latency` measures it). Default 0.
+    pub extra_latency: i64,
     /// The largest round-trip latency `L` the input tags can follow, in
     /// frames; the engine keeps that much tag history. Default 65536.
     pub max_latency: u64,
@@ -117,10 +118,11 @@ impl Interface {
                 return Err(config_error(field, "must be above 0"));
             }
         }
-        let latency = info
-            .capture_latency
-            .saturating_add(info.playback_latency)
-            .saturating_add(config.extra_latency);
+        let latency = crate::capture::round_trip(
+            info.capture_latency,
+            info.playback_latency,
+            config.extra_latency,
+        );
         if latency > config.max_latency {
             return Err(config_error(
                 "max_latency",
@@ -242,8 +244,8 @@ impl Interface {
     }
 
     /// Sets the extra round-trip latency added to the driver's for input
-    /// tags, from the engine's next period on.
-    pub fn set_extra_latency(&mut self, frames: u64) {
+    /// tags (negative to subtract), from the engine's next period on.
+    pub fn set_extra_latency(&mut self, frames: i64) {
         self.shared.extra_latency.store(frames, Ordering::Relaxed);
     }
 

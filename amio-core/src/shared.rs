@@ -152,7 +152,7 @@ pub(crate) struct Shared {
     pub(crate) xruns: AtomicU64,
     pub(crate) capture_latency: AtomicU64,
     pub(crate) playback_latency: AtomicU64,
-    pub(crate) extra_latency: AtomicU64,
+    pub(crate) extra_latency: AtomicI64,
     /// Events the engine dropped because the event queue was full.
     pub(crate) events_lost: AtomicU64,
     pub(crate) fault: FaultSlot,

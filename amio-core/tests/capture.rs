@@ -84,7 +84,7 @@ fn runs_on(a: &InputChunk, b: &InputChunk) -> bool {
 
 /// Renders the session with the given latency and period, reading input
 /// after every `read_every` periods, and checks every captured frame.
-fn check(latency: (u64, u64), extra: u64, period: usize, read_every: usize) {
+fn check(latency: (u64, u64), extra: i64, period: usize, read_every: usize) {
     let session = session();
     let frames = 1400u64;
     let model = model(&session, frames);
@@ -109,7 +109,7 @@ fn check(latency: (u64, u64), extra: u64, period: usize, read_every: usize) {
     }
     chunks.extend(rig.chunks());
 
-    let l = latency.0 + latency.1 + extra;
+    let l = (latency.0 + latency.1).saturating_add_signed(extra);
     let mut expected_s = 0;
     for c in &chunks {
         assert_eq!(c.stream_frame, expected_s, "chunks are contiguous");
@@ -277,4 +277,52 @@ fn read_into_a_host_buffer() {
         s += info.frames as u64;
     }
     assert_eq!(s, 256);
+}
+
+#[test]
+fn a_negative_extra_latency_corrects_an_over_reporting_driver() {
+    // The driver says 100 + 60; the real round trip is 100: extra -60.
+    let session = session();
+    let config = Config {
+        extra_latency: -60,
+        ..session.config()
+    };
+    let mut rig = Rig::new(2, 1, 64, (100, 60), &config);
+    session.issue(&mut rig.interface);
+    rig.render(512, 64);
+    let model = model(&session, 512);
+    let mut s = 0u64;
+    for c in rig.chunks() {
+        for (i, tag) in frame_tags(&c).into_iter().enumerate() {
+            let f = c.stream_frame + i as u64;
+            let want = if f < 100 {
+                (0, 0, false)
+            } else {
+                model.tags[(f - 100) as usize]
+            };
+            assert_eq!(tag, want, "stream frame {f}");
+            s += 1;
+        }
+    }
+    assert_eq!(s, 512);
+    assert!(rig.interface.events().iter().any(|e| matches!(
+        e,
+        Event::Latency {
+            frames: 100,
+            requested: 100,
+            ..
+        }
+    )));
+    // And never below zero.
+    let config = Config {
+        extra_latency: -1_000,
+        ..session.config()
+    };
+    let mut rig = Rig::new(2, 1, 64, (100, 60), &config);
+    rig.render(64, 64);
+    assert!(rig
+        .interface
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Latency { frames: 0, .. })));
 }

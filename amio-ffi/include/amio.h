@@ -287,9 +287,10 @@ typedef struct amio_stream_config {
    */
   uint32_t clamp;
   /**
-   * Extra round-trip latency for input tags, in frames.
+   * Extra round-trip latency for input tags, in frames (negative to
+   * correct a driver that reports more than the real round trip).
    */
-  uint64_t extra_latency;
+  int64_t extra_latency;
   /**
    * The largest round-trip latency input tags can follow (0: default).
    */
@@ -851,9 +852,10 @@ enum amio_status amio_transport_stop(struct amio_stream *stream, uint64_t at);
 enum amio_status amio_transport_locate(struct amio_stream *stream, int64_t position, uint64_t at);
 
 /**
- * Sets the extra round-trip latency for input tags. Control thread.
+ * Sets the extra round-trip latency for input tags (negative to subtract).
+ * Control thread.
  */
-enum amio_status amio_stream_set_extra_latency(struct amio_stream *stream, uint64_t frames);
+enum amio_status amio_stream_set_extra_latency(struct amio_stream *stream, int64_t frames);
 
 /**
  * Writes the engine's latest position. Any thread.

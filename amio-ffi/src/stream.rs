@@ -65,8 +65,9 @@ pub struct amio_stream_config {
     pub out_channels: u32,
     /// 1: clamp output to [-1, 1] (default); 0: don't.
     pub clamp: u32,
-    /// Extra round-trip latency for input tags, in frames.
-    pub extra_latency: u64,
+    /// Extra round-trip latency for input tags, in frames (negative to
+    /// correct a driver that reports more than the real round trip).
+    pub extra_latency: i64,
     /// The largest round-trip latency input tags can follow (0: default).
     pub max_latency: u64,
     /// Commands in flight (0: default).
@@ -647,11 +648,12 @@ pub extern "C" fn amio_transport_locate(
     })
 }
 
-/// Sets the extra round-trip latency for input tags. Control thread.
+/// Sets the extra round-trip latency for input tags (negative to subtract).
+/// Control thread.
 #[no_mangle]
 pub extern "C" fn amio_stream_set_extra_latency(
     stream: *mut amio_stream,
-    frames: u64,
+    frames: i64,
 ) -> amio_status {
     guard("amio_stream_set_extra_latency", || {
         with_stream(stream, |_, s| {
