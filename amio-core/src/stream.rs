@@ -43,9 +43,10 @@ impl Stream {
         self.driver.start(engine)
     }
 
-    /// Stops the stream; it can be started again. The engine's state (stream
-    /// frame, position, playspecs) is kept.
-    pub fn stop(&mut self) -> Result<()> {
+    /// Stops the driver; [`Stream::start`] resumes. The engine's state
+    /// (stream frame, position, playspecs) is kept. (The transport's stop is
+    /// [`Interface::stop`].)
+    pub fn pause(&mut self) -> Result<()> {
         if self.idle.is_some() || self.interface.is_closed() {
             return Ok(());
         }

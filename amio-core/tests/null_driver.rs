@@ -162,7 +162,7 @@ fn stop_and_start_again_keeps_the_timeline() {
     stream.start().unwrap();
     let mut out = vec![0.0; 4000 * 2];
     control.step(1000, &[], &mut out[..2000]).unwrap();
-    stream.stop().unwrap();
+    stream.pause().unwrap();
     assert!(!stream.is_running());
     assert!(matches!(
         control.step(1, &[], &mut [0.0; 2]),

@@ -548,7 +548,7 @@ pub extern "C" fn amio_stream_start(stream: *mut amio_stream) -> amio_status {
 #[no_mangle]
 pub extern "C" fn amio_stream_stop(stream: *mut amio_stream) -> amio_status {
     guard("amio_stream_stop", || {
-        with_stream(stream, |_, s| Ok(s.stop()?))
+        with_stream(stream, |_, s| Ok(s.pause()?))
     })
 }
 
@@ -628,7 +628,7 @@ pub extern "C" fn amio_transport_stop(stream: *mut amio_stream, at: u64) -> amio
     guard("amio_transport_stop", || {
         with_stream(stream, |_, s| {
             open_for_commands(s)?;
-            Ok(s.interface().stop(target(at))?)
+            Ok(s.stop(target(at))?)
         })
     })
 }

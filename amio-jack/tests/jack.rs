@@ -523,7 +523,7 @@ fn stop_and_start_again_on_a_live_server() {
     wait_until("amio to run", Duration::from_secs(20), || {
         stream.position().stream_frame > 4_800
     });
-    stream.stop().unwrap();
+    stream.pause().unwrap();
     let stopped_at = stream.position();
     assert!(!stream.is_running());
     std::thread::sleep(Duration::from_millis(100));
