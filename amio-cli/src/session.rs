@@ -75,7 +75,7 @@ struct FileCommand {
 /// A command of a session, at its target stream frame.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
-    /// schedule(playspecs[playspec], insert_at, start_from).
+    /// `schedule(playspecs[playspec], insert_at, start_from)`.
     Schedule {
         /// Index into [`Session::playspecs`].
         playspec: usize,
