@@ -76,6 +76,7 @@ pub(crate) struct Core {
     latency: u64,
     latency_requested: Option<u64>,
     xruns_seen: u64,
+    notices_seen: u64,
 
     output: Box<[f32]>,
     input: Box<[f32]>,
@@ -236,6 +237,7 @@ impl Core {
             latency: 0,
             latency_requested: None,
             xruns_seen: 0,
+            notices_seen: 0,
             output: vec![0.0; parts.max_period * parts.out_channels].into_boxed_slice(),
             input: vec![0.0; parts.max_period * parts.in_channels].into_boxed_slice(),
             tags: TagHistory::new(history),
@@ -324,7 +326,8 @@ impl Core {
         self.send_event(Event::Position(report));
     }
 
-    /// Turns the driver's xrun and latency reports into events and updates `L`.
+    /// Turns the driver's xrun, notice and latency reports into events and
+    /// updates `L`.
     fn take_driver_reports(&mut self) {
         let xruns = self.shared.xruns.load(Ordering::Relaxed);
         if xruns != self.xruns_seen {
@@ -335,6 +338,18 @@ impl Core {
                 new,
                 count: xruns,
             });
+        }
+        let notices = self.shared.notices.load(Ordering::Relaxed);
+        if notices != self.notices_seen {
+            for notice in crate::event::Notice::ALL {
+                if notices & notice.bit() != 0 && self.notices_seen & notice.bit() == 0 {
+                    self.send_event(Event::Notice {
+                        stream_frame: self.s,
+                        notice,
+                    });
+                }
+            }
+            self.notices_seen = notices;
         }
         let requested = crate::capture::round_trip(
             self.shared.capture_latency.load(Ordering::Relaxed),

@@ -80,6 +80,36 @@ impl FaultKind {
     }
 }
 
+/// Something about how the driver runs that the host should know, though
+/// the stream runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Notice {
+    /// The audio thread could not get real-time priority and runs at
+    /// normal priority: more xruns are likely under load.
+    NoRealtimePriority = 0,
+    /// The device is not paced by a clock (it took audio as fast as it was
+    /// given), so the driver paces it by the system clock.
+    PacedByClock = 1,
+}
+
+impl Notice {
+    /// Every notice, by bit.
+    pub(crate) const ALL: [Notice; 2] = [Notice::NoRealtimePriority, Notice::PacedByClock];
+
+    pub(crate) fn bit(self) -> u64 {
+        1 << (self as u8)
+    }
+
+    /// A short description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Notice::NoRealtimePriority => "the audio thread runs without real-time priority",
+            Notice::PacedByClock => "the device is not paced by a clock; the driver paces it",
+        }
+    }
+}
+
 /// A fatal error reported by the driver: the stream no longer runs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DriverFault {
@@ -133,6 +163,13 @@ pub enum Event {
         /// Events dropped since the last such notice.
         count: u64,
     },
+    /// The driver says something about how it runs (once per notice).
+    Notice {
+        /// The first stream frame processed after the notice.
+        stream_frame: u64,
+        /// What.
+        notice: Notice,
+    },
     /// The driver failed; the stream no longer runs.
     Fatal(DriverFault),
 }
@@ -145,7 +182,8 @@ impl Event {
             Event::Position(p) => Some(p.stream_frame),
             Event::Xrun { stream_frame, .. }
             | Event::InputLost { stream_frame, .. }
-            | Event::Latency { stream_frame, .. } => Some(*stream_frame),
+            | Event::Latency { stream_frame, .. }
+            | Event::Notice { stream_frame, .. } => Some(*stream_frame),
             Event::EventsLost { .. } | Event::Fatal(_) => None,
         }
     }

@@ -51,7 +51,7 @@ pub use clip::Clip;
 pub use driver::{AudioDriver, DeviceInfo, StreamConfig, StreamInfo};
 pub use engine::Engine;
 pub use error::{EntryRule, Error, Result};
-pub use event::{DriverFault, Event, FaultKind, Outcome, OutcomeKind, PositionReport};
+pub use event::{DriverFault, Event, FaultKind, Notice, Outcome, OutcomeKind, PositionReport};
 pub use interface::{Config, Interface};
 pub use null::{InputSource, NullConfig, NullControl, NullDriver, NullMode, OutputSink};
 pub use playspec::{Entry, Playspec};

@@ -64,6 +64,8 @@ pub struct PluginHost {
     pub set_latency: unsafe extern "C" fn(ctx: *mut c_void, capture: u64, playback: u64),
     /// Reports a fatal error ([`FaultKind`] as a number, UTF-8 message).
     pub fatal: unsafe extern "C" fn(ctx: *mut c_void, kind: u32, message: *const u8, len: usize),
+    /// Reports a [`crate::Notice`] (as a number).
+    pub notice: unsafe extern "C" fn(ctx: *mut c_void, notice: u32),
 }
 
 /// A stream request, as [`StreamConfig`] in C (0 means "the driver's
@@ -551,6 +553,11 @@ impl HostReporter {
     pub(crate) fn has_failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)
     }
+
+    pub(crate) fn notice(&self, notice: crate::event::Notice) {
+        // SAFETY: the host's callback, callable from any thread.
+        unsafe { (self.host.notice)(self.host.ctx, notice as u32) }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -843,6 +850,16 @@ unsafe extern "C" fn host_fatal(ctx: *mut c_void, kind: u32, message: *const u8,
         .fatal(FaultKind::from_u8(u8::try_from(kind).unwrap_or(0)), text);
 }
 
+unsafe extern "C" fn host_notice(ctx: *mut c_void, notice: u32) {
+    if let Some(&n) = crate::event::Notice::ALL
+        .iter()
+        .find(|n| **n as u32 == notice)
+    {
+        // SAFETY: `ctx` is the HostCtx, alive until stop returns.
+        unsafe { &*ctx.cast::<HostCtx>() }.notifier.notice(n);
+    }
+}
+
 /// A driver living in a plugin, as an [`AudioDriver`].
 pub struct PluginDriver {
     plugin: Plugin,
@@ -982,6 +999,7 @@ impl AudioDriver for PluginDriver {
             xrun: host_xrun,
             set_latency: host_set_latency,
             fatal: host_fatal,
+            notice: host_notice,
         };
         let notifier = engine.notifier();
         let ctx = Box::into_raw(Box::new(HostCtx {

@@ -5,7 +5,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{fence, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::event::{DriverFault, FaultKind, PositionReport};
+use crate::event::{DriverFault, FaultKind, Notice, PositionReport};
 
 /// The latest position report, written by the audio thread and read by any
 /// thread: a sequence lock, wait-free for the writer.
@@ -153,6 +153,8 @@ pub(crate) struct Shared {
     pub(crate) capture_latency: AtomicU64,
     pub(crate) playback_latency: AtomicU64,
     pub(crate) extra_latency: AtomicI64,
+    /// Notices reported by the driver, one bit each.
+    pub(crate) notices: AtomicU64,
     /// Events the engine dropped because the event queue was full.
     pub(crate) events_lost: AtomicU64,
     pub(crate) fault: FaultSlot,
@@ -208,6 +210,17 @@ impl Notifier {
                 s.playback_latency.store(playback, Ordering::Relaxed);
             }
             Reporter::Host(h) => h.set_latency(capture, playback),
+        }
+    }
+
+    /// Reports a [`Notice`]; the engine turns it into an
+    /// [`crate::Event::Notice`] at its next period, once per kind.
+    pub fn notice(&self, notice: Notice) {
+        match &self.0 {
+            Reporter::Shared(s) => {
+                s.notices.fetch_or(notice.bit(), Ordering::Relaxed);
+            }
+            Reporter::Host(h) => h.notice(notice),
         }
     }
 

@@ -608,3 +608,34 @@ fn the_halves_cross_threads() {
     sync::<amio_core::Clip>();
     sync::<amio_core::Playspec>();
 }
+
+#[test]
+fn driver_notices_arrive_once_each() {
+    let mut rig = Rig::simple(1);
+    let n = rig.engine.notifier();
+    n.notice(amio_core::Notice::PacedByClock);
+    n.notice(amio_core::Notice::PacedByClock);
+    rig.render(64, 64);
+    n.notice(amio_core::Notice::NoRealtimePriority);
+    n.notice(amio_core::Notice::PacedByClock);
+    rig.render(64, 64);
+    let notices: Vec<_> = rig
+        .interface
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Notice {
+                stream_frame,
+                notice,
+            } => Some((stream_frame, notice)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notices,
+        vec![
+            (0, amio_core::Notice::PacedByClock),
+            (64, amio_core::Notice::NoRealtimePriority)
+        ]
+    );
+}

@@ -482,6 +482,11 @@ typedef struct amio_chunk_info {
 typedef void (*amio_event_callback)(void *user);
 
 /**
+ * Notices of `AMIO_EVENT_NOTICE`.
+ */
+typedef uint32_t amio_notice;
+
+/**
  * `a <= b` does not hold.
  */
 #define AMIO_RULE_RANGE_REVERSED 1
@@ -561,6 +566,22 @@ typedef void (*amio_event_callback)(void *user);
  * The driver failed: `fault_kind`, `message`.
  */
 #define AMIO_EVENT_FATAL 9
+
+/**
+ * The driver says something about how it runs: `count` is the notice
+ * (`AMIO_NOTICE_*`), `message` describes it.
+ */
+#define AMIO_EVENT_NOTICE 10
+
+/**
+ * The audio thread runs without real-time priority.
+ */
+#define AMIO_NOTICE_NO_REALTIME_PRIORITY 0
+
+/**
+ * The device is not paced by a clock; the driver paces it.
+ */
+#define AMIO_NOTICE_PACED_BY_CLOCK 1
 
 /**
  * The sound server went away.

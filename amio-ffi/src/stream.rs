@@ -150,6 +150,17 @@ pub const AMIO_EVENT_EVENTS_LOST: amio_event_kind = 8;
 /// The driver failed: `fault_kind`, `message`.
 pub const AMIO_EVENT_FATAL: amio_event_kind = 9;
 
+/// The driver says something about how it runs: `count` is the notice
+/// (`AMIO_NOTICE_*`), `message` describes it.
+pub const AMIO_EVENT_NOTICE: amio_event_kind = 10;
+
+/// Notices of `AMIO_EVENT_NOTICE`.
+pub type amio_notice = u32;
+/// The audio thread runs without real-time priority.
+pub const AMIO_NOTICE_NO_REALTIME_PRIORITY: amio_notice = 0;
+/// The device is not paced by a clock; the driver paces it.
+pub const AMIO_NOTICE_PACED_BY_CLOCK: amio_notice = 1;
+
 /// Fault kinds of `AMIO_EVENT_FATAL`.
 pub type amio_fault_kind = u32;
 /// The sound server went away.
@@ -747,6 +758,15 @@ fn c_event(e: &Event) -> amio_event {
         Event::EventsLost { count } => {
             out.kind = AMIO_EVENT_EVENTS_LOST;
             out.count = *count;
+        }
+        Event::Notice {
+            stream_frame,
+            notice,
+        } => {
+            out.kind = AMIO_EVENT_NOTICE;
+            out.stream_frame = *stream_frame;
+            out.count = *notice as u64;
+            fill(&mut out.message, notice.describe());
         }
         Event::Fatal(f) => {
             out.kind = AMIO_EVENT_FATAL;
