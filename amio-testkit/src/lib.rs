@@ -171,6 +171,18 @@ impl JackServer {
         let _ = child.wait();
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Reaps a server killed by someone else (by its pid).
+    pub fn reap(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+    }
+
     /// Starts the server again under the same name.
     pub fn restart(&mut self) {
         self.kill();

@@ -1,0 +1,585 @@
+//! The ALSA driver on real ALSA devices without a sound card: the `file`
+//! and `null` plugins, and the `jack` PCM type (alsa-plugins) into a
+//! private jackd, recorded and fed by independent JACK clients.
+//!
+//! ALSA reads its configuration, and the jack plugin its server name, from
+//! the environment when first used, so each test runs its body in a child
+//! process (this binary, run again) with `ALSA_CONFIG_PATH` and
+//! `JACK_DEFAULT_SERVER` set from the start.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use amio_alsa::{AlsaConfig, AlsaDriver, SampleFormat};
+use amio_core::rt_guard::{self, CountingAllocator};
+use amio_core::{
+    Clip, Config, Entry, Event, FaultKind, Interface, Notice, Playspec, Stream, StreamConfig,
+    StreamInfo,
+};
+use amio_testkit::{generator_sample, Generator, JackServer, Recorder};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+const RATE: u32 = 48_000;
+const CHILD: &str = "AMIO_ALSA_TEST_CHILD";
+
+/// Whether this process is the child that runs `test`'s body.
+fn is_child(test: &str) -> bool {
+    std::env::var(CHILD).as_deref() == Ok(test)
+}
+
+/// Runs `test`'s body in a child process with `env` set.
+fn in_child(test: &str, env: &[(&str, String)]) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    eprintln!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the child test failed");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "the child ran no test"
+    );
+}
+
+/// An ALSA configuration: the system's, plus `extra`.
+fn alsa_config(dir: &Path, extra: &str) -> String {
+    let path = dir.join("asound.conf");
+    std::fs::write(&path, format!("</usr/share/alsa/alsa.conf>\n{extra}\n")).unwrap();
+    path.display().to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("amio-alsa-{name}-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// A session rolling at frame `ROLL` that never falls silent.
+const ROLL: u64 = 4_800;
+
+fn playspec() -> Playspec {
+    let mut s: u32 = 7;
+    let noise: Vec<f32> = (0..6_000 * 2)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 24) as f32 * 0.6 + 0.1
+        })
+        .collect();
+    let clip = Clip::from_interleaved(RATE, 2, noise).unwrap();
+    Playspec::new(vec![Entry::new(clip, vec![0.9, 0.7])
+        .repeat(6_000)
+        .fades(30, 30)])
+    .unwrap()
+}
+
+fn issue(interface: &mut Interface) {
+    interface.schedule(&playspec(), 0, 0, Some(0)).unwrap();
+    interface.roll(Some(ROLL)).unwrap();
+}
+
+/// The null driver's render of the session.
+fn null_render(frames: usize) -> Vec<f32> {
+    let info = StreamInfo {
+        backend: "null".into(),
+        device: "null".into(),
+        frame_rate: RATE,
+        period: 256,
+        max_period: 256,
+        in_channels: 0,
+        out_channels: 2,
+        capture_latency: 0,
+        playback_latency: 0,
+    };
+    let (mut interface, mut engine) = Interface::new(&info, &Config::default()).unwrap();
+    issue(&mut interface);
+    let mut out = vec![0.0; frames * 2];
+    engine.process_interleaved(frames, &[], &mut out);
+    out
+}
+
+fn request(inputs: usize, outputs: usize) -> StreamConfig {
+    StreamConfig {
+        device: None,
+        frame_rate: Some(RATE),
+        period: Some(256),
+        in_channels: inputs,
+        out_channels: outputs,
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Plays into ALSA's file plugin in `format`; compares the file with the
+/// null render converted the same way.
+fn file_plugin(format: SampleFormat) {
+    let raw = scratch("file").join(format!("out-{}.raw", format.name()));
+    let _ = std::fs::remove_file(&raw);
+    let driver = AlsaDriver::new(AlsaConfig {
+        playback_device: format!("file:FILE={},FORMAT=raw", raw.display()),
+        format: Some(format),
+        ..AlsaConfig::default()
+    });
+    let handle = driver.handle();
+    let mut stream = Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
+    let primed = (stream.info().playback_latency + stream.info().period as u64) as usize;
+    issue(&mut stream);
+    let violations = rt_guard::violations();
+    stream.start().unwrap();
+    wait_until("a second of audio", Duration::from_secs(20), || {
+        stream.position().stream_frame > 48_000
+    });
+    stream.close().unwrap();
+    assert_eq!(
+        rt_guard::violations(),
+        violations,
+        "the ALSA audio thread allocated"
+    );
+    // ALSA's null slave takes audio as fast as it is given: paced by clock.
+    assert!(handle.paced_by_clock());
+    assert!(stream.events().iter().any(|e| matches!(
+        e,
+        Event::Notice {
+            notice: Notice::PacedByClock,
+            ..
+        }
+    )));
+
+    let bytes = std::fs::read(&raw).unwrap();
+    let got: Vec<f32> = match format {
+        SampleFormat::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        SampleFormat::S32 => bytes
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes(b.try_into().unwrap()) as f32 / 2_147_483_648.0)
+            .collect(),
+        SampleFormat::S24 => bytes
+            .chunks_exact(4)
+            .map(|b| ((i32::from_le_bytes(b.try_into().unwrap()) << 8) >> 8) as f32 / 8_388_608.0)
+            .collect(),
+        SampleFormat::S16 => bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes(b.try_into().unwrap()) as f32 / 32_768.0)
+            .collect(),
+    };
+    // A buffer of priming silence, then the stream from stream frame 0.
+    assert!(got[..primed * 2].iter().all(|&x| x == 0.0));
+    let played = &got[primed * 2..];
+    let frames = played.len() / 2;
+    assert!(frames > 48_000);
+    let want = null_render(frames);
+    let step = match format {
+        SampleFormat::F32 => 0.0,
+        SampleFormat::S32 => 1.0 / 2_147_483_648.0,
+        SampleFormat::S24 => 1.0 / 8_388_608.0,
+        SampleFormat::S16 => 1.0 / 32_768.0,
+    };
+    for (i, (&g, &w)) in played.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= step,
+            "{format:?} frame {}: {g} vs {w}",
+            i / 2
+        );
+    }
+    let _ = std::fs::remove_file(raw);
+}
+
+#[test]
+fn file_plugin_f32_equals_the_null_render() {
+    let body = || file_plugin(SampleFormat::F32);
+    if is_child("file_plugin_f32_equals_the_null_render") {
+        return body();
+    }
+    in_child("file_plugin_f32_equals_the_null_render", &[]);
+}
+
+#[test]
+fn file_plugin_s32_s24_s16_equal_the_null_render() {
+    let body = || {
+        for format in [SampleFormat::S32, SampleFormat::S24, SampleFormat::S16] {
+            file_plugin(format);
+        }
+    };
+    if is_child("file_plugin_s32_s24_s16_equal_the_null_render") {
+        return body();
+    }
+    in_child("file_plugin_s32_s24_s16_equal_the_null_render", &[]);
+}
+
+#[test]
+fn an_unpaced_device_does_not_spin_a_core() {
+    let body = || {
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: "null".into(),
+            capture_device: "null".into(),
+            ..AlsaConfig::default()
+        });
+        let mut stream =
+            Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
+        issue(&mut stream);
+        let cpu = || {
+            // SAFETY: rusage is plain old data; all zeroes is a valid value.
+            let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: getrusage fills the struct.
+            unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+            Duration::new(
+                u.ru_utime.tv_sec as u64 + u.ru_stime.tv_sec as u64,
+                (u.ru_utime.tv_usec + u.ru_stime.tv_usec) as u32 * 1000,
+            )
+        };
+        stream.start().unwrap();
+        let (wall, used) = (Instant::now(), cpu());
+        std::thread::sleep(Duration::from_secs(1));
+        let (wall, used) = (wall.elapsed(), cpu() - used);
+        let frames = stream.position().stream_frame;
+        stream.close().unwrap();
+        eprintln!("{frames} frames in {wall:?} using {used:?} of CPU");
+        // Paced to real time (within the buffer), with the CPU mostly idle.
+        assert!(
+            frames > 40_000 && frames < 60_000,
+            "{frames} frames in {wall:?}"
+        );
+        assert!(used < wall / 2, "a core was spun: {used:?} in {wall:?}");
+    };
+    if is_child("an_unpaced_device_does_not_spin_a_core") {
+        return body();
+    }
+    in_child("an_unpaced_device_does_not_spin_a_core", &[]);
+}
+
+/// A private jackd with an ALSA `jack` PCM whose ports are the recorder's
+/// inputs and the generator's outputs.
+fn jack_env(server: &JackServer, dir: &Path) -> Vec<(&'static str, String)> {
+    let conf = alsa_config(
+        dir,
+        "pcm.amio_jack {\n type jack\n playback_ports { 0 recorder:in_1 1 recorder:in_2 }\n capture_ports { 0 generator:out_1 1 generator:out_2 }\n}\n\
+         pcm.amio_jack_plug { type plug slave.pcm \"amio_jack\" }\n",
+    );
+    vec![
+        ("ALSA_CONFIG_PATH", conf),
+        ("JACK_DEFAULT_SERVER", server.name().to_string()),
+    ]
+}
+
+#[test]
+fn through_jack_output_equals_the_null_render_and_input_carries_spec_tags() {
+    let body = || {
+        let name = std::env::var("JACK_DEFAULT_SERVER").unwrap();
+        let recorder = Recorder::start(&name, "recorder", 2, &[]);
+        let _generator = Generator::start(&name, "generator", 2, &[]);
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: "amio_jack".into(),
+            capture_device: "amio_jack".into(),
+            ..AlsaConfig::default()
+        });
+        let mut stream =
+            Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
+        issue(&mut stream);
+        stream.start().unwrap();
+        let mut chunks = Vec::new();
+        let mut events = Vec::new();
+        while stream.position().stream_frame < 72_000 {
+            chunks.extend(std::iter::from_fn(|| stream.read_input()));
+            events.extend(stream.events());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stream.close().unwrap();
+        chunks.extend(std::iter::from_fn(|| stream.read_input()));
+        events.extend(stream.events());
+        let recording = recorder.finish();
+        assert!(
+            events
+                .iter()
+                .all(|e| !matches!(e, Event::Xrun { .. } | Event::Fatal(_))),
+            "{events:?}"
+        );
+
+        // Output: what JACK recorded is the null render, from the first sound.
+        let want = null_render(72_000);
+        let first = |v: &[f32]| v.iter().position(|&x| x != 0.0).unwrap() / 2;
+        let (w0, r0) = (first(&want), first(&recording));
+        let len = 48_000;
+        assert!(recording.len() / 2 >= r0 + len);
+        assert!(
+            recording[r0 * 2..(r0 + len) * 2] == want[w0 * 2..(w0 + len) * 2],
+            "the recording differs"
+        );
+
+        // Input: every captured frame is the generator's, none lost or
+        // repeated, tagged with the output L frames earlier.
+        let latencies: Vec<(u64, u64)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Latency {
+                    stream_frame,
+                    frames,
+                    ..
+                } => Some((*stream_frame, *frames)),
+                _ => None,
+            })
+            .collect();
+        let l_at = |s: u64| {
+            latencies
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= s)
+                .map_or(0, |l| l.1)
+        };
+        eprintln!("latency events {latencies:?}");
+        let mut expect_s = 0;
+        let mut offset: Option<u64> = None;
+        for c in &chunks {
+            assert_eq!(c.stream_frame, expect_s, "input is continuous");
+            for i in 0..c.frames() {
+                let s = c.stream_frame + i as u64;
+                let audible = s as i64 - l_at(s) as i64;
+                let (rolling, position) = if audible >= ROLL as i64 {
+                    (true, audible - ROLL as i64)
+                } else {
+                    (false, 0)
+                };
+                let got = if c.rolling {
+                    c.position + i as i64
+                } else {
+                    c.position
+                };
+                assert_eq!((c.rolling, got), (rolling, position), "stream frame {s}");
+                let x = c.samples[i * 2 + 1];
+                if x != 0.0 {
+                    let t = ((x as u64 - 1) / 8) as i64;
+                    let o = *offset.get_or_insert(((t - s as i64).rem_euclid(1 << 20)) as u64);
+                    assert_eq!(x, generator_sample(o + s, 1), "stream frame {s}");
+                } else {
+                    assert!(
+                        offset.is_none(),
+                        "the generator's signal stopped at stream frame {s}"
+                    );
+                }
+            }
+            expect_s += c.frames() as u64;
+        }
+        assert!(offset.is_some());
+    };
+    if is_child("through_jack_output_equals_the_null_render_and_input_carries_spec_tags") {
+        return body();
+    }
+    let server = JackServer::start(256);
+    let env = jack_env(&server, &scratch("jack"));
+    in_child(
+        "through_jack_output_equals_the_null_render_and_input_carries_spec_tags",
+        &env,
+    );
+}
+
+#[test]
+fn a_plug_pcm_converts_to_s16_for_the_jack_type() {
+    let body = || {
+        let name = std::env::var("JACK_DEFAULT_SERVER").unwrap();
+        let recorder = Recorder::start(&name, "recorder", 2, &[]);
+        let _generator = Generator::start(&name, "generator", 2, &[]);
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: "amio_jack_plug".into(),
+            format: Some(SampleFormat::S16),
+            ..AlsaConfig::default()
+        });
+        let mut stream =
+            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
+        issue(&mut stream);
+        stream.start().unwrap();
+        wait_until("a second and a half", Duration::from_secs(20), || {
+            stream.position().stream_frame > 72_000
+        });
+        stream.close().unwrap();
+        let recording = recorder.finish();
+        let want = null_render(72_000);
+        let first = |v: &[f32]| v.iter().position(|&x| x != 0.0).unwrap() / 2;
+        let (w0, r0) = (first(&want), first(&recording));
+        for i in 0..48_000 * 2 {
+            let (g, w) = (recording[r0 * 2 + i], want[w0 * 2 + i]);
+            assert!((g - w).abs() <= 1.0 / 32_768.0, "sample {i}: {g} vs {w}");
+        }
+    };
+    if is_child("a_plug_pcm_converts_to_s16_for_the_jack_type") {
+        return body();
+    }
+    let server = JackServer::start(256);
+    let env = jack_env(&server, &scratch("plug"));
+    in_child("a_plug_pcm_converts_to_s16_for_the_jack_type", &env);
+}
+
+#[test]
+fn stalls_cause_underruns_that_are_each_recovered_and_reported() {
+    let body = || {
+        let name = std::env::var("JACK_DEFAULT_SERVER").unwrap();
+        let _recorder = Recorder::start(&name, "recorder", 2, &[]);
+        let _generator = Generator::start(&name, "generator", 2, &[]);
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: "amio_jack".into(),
+            capture_device: "amio_jack".into(),
+            ..AlsaConfig::default()
+        });
+        let handle = driver.handle();
+        let mut stream =
+            Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
+        stream.roll(Some(0)).unwrap();
+        stream.start().unwrap();
+        wait_until("a start", Duration::from_secs(20), || {
+            stream.position().stream_frame > 9_600
+        });
+        let mut xruns = 0;
+        for k in 1..=3 {
+            handle.stall(Duration::from_millis(100)); // ~9 buffers
+            wait_until("the recovery", Duration::from_secs(20), || {
+                handle.recoveries() == k
+            });
+            let at = stream.position().stream_frame;
+            wait_until("the xrun event", Duration::from_secs(20), || {
+                for e in stream.events() {
+                    if let Event::Xrun { count, .. } = e {
+                        xruns = count;
+                    }
+                }
+                xruns == k && stream.position().stream_frame > at + 2_400
+            });
+        }
+        // The timeline stays true: rolling since frame 0, never located.
+        let r = stream.position();
+        assert_eq!(r.position, r.stream_frame as i64);
+        stream.close().unwrap();
+        assert_eq!(handle.recoveries(), 3);
+    };
+    if is_child("stalls_cause_underruns_that_are_each_recovered_and_reported") {
+        return body();
+    }
+    let server = JackServer::start(256);
+    let env = jack_env(&server, &scratch("stall"));
+    in_child(
+        "stalls_cause_underruns_that_are_each_recovered_and_reported",
+        &env,
+    );
+}
+
+#[test]
+fn the_jack_server_going_away_is_a_fatal_event() {
+    let body = || {
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: "amio_jack".into(),
+            device_timeout: Duration::from_millis(500),
+            ..AlsaConfig::default()
+        });
+        let name = std::env::var("JACK_DEFAULT_SERVER").unwrap();
+        let _recorder = Recorder::start(&name, "recorder", 2, &[]);
+        let mut stream =
+            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
+        stream.roll(Some(0)).unwrap();
+        stream.start().unwrap();
+        wait_until("a start", Duration::from_secs(20), || {
+            stream.position().stream_frame > 9_600
+        });
+        let pid: i32 = std::env::var("AMIO_TEST_JACKD_PID")
+            .unwrap()
+            .parse()
+            .unwrap();
+        // SAFETY: kill(2) on the test server's pid, passed down by the parent.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let killed = Instant::now();
+        let mut fault = None;
+        wait_until("the fatal event", Duration::from_secs(20), || {
+            fault = stream.events().into_iter().find_map(|e| match e {
+                Event::Fatal(f) => Some(f),
+                _ => None,
+            });
+            fault.is_some()
+        });
+        eprintln!("fatal after {:?}: {:?}", killed.elapsed(), fault);
+        assert_eq!(fault.unwrap().kind, FaultKind::DeviceGone);
+        let closing = Instant::now();
+        stream.close().unwrap();
+        eprintln!("close() took {:?}", closing.elapsed());
+    };
+    if is_child("the_jack_server_going_away_is_a_fatal_event") {
+        return body();
+    }
+    let mut server = JackServer::start(256);
+    let mut env = jack_env(&server, &scratch("gone"));
+    // The child kills the server by its pid, which we pass down.
+    env.push(("AMIO_TEST_JACKD_PID", server.pid().to_string()));
+    in_child("the_jack_server_going_away_is_a_fatal_event", &env);
+    server.reap();
+}
+
+#[test]
+fn devices_are_listed_from_alsas_name_hints() {
+    let body = || {
+        let list =
+            amio_core::AudioDriver::devices(&AlsaDriver::new(AlsaConfig::default())).unwrap();
+        let names: Vec<_> = list.iter().map(|d| d.name.as_str()).collect();
+        eprintln!("{names:?}");
+        assert!(names.contains(&"null"), "{names:?}");
+        assert!(names.contains(&"jack"), "{names:?}");
+    };
+    if is_child("devices_are_listed_from_alsas_name_hints") {
+        return body();
+    }
+    in_child("devices_are_listed_from_alsas_name_hints", &[]);
+}
+
+#[test]
+fn the_plugin_plays_as_the_driver_does() {
+    let body = || {
+        let exe = std::env::current_exe().unwrap();
+        let path = exe
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("libamio_alsa.so");
+        let plugin = amio_core::plugin::load_path(&path, "alsa").unwrap();
+        let raw = scratch("plugin").join("out.raw");
+        let _ = std::fs::remove_file(&raw);
+        let driver = plugin
+            .driver(&format!(
+                "playback=file:FILE={},FORMAT=raw\nformat=f32",
+                raw.display()
+            ))
+            .unwrap();
+        let mut stream =
+            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
+        let primed = (stream.info().playback_latency + stream.info().period as u64) as usize;
+        issue(&mut stream);
+        stream.start().unwrap();
+        wait_until("some audio", Duration::from_secs(20), || {
+            stream.position().stream_frame > 24_000
+        });
+        stream.close().unwrap();
+        let got: Vec<f32> = std::fs::read(&raw)
+            .unwrap()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        let played = &got[primed * 2..];
+        assert!(played == &null_render(played.len() / 2)[..]);
+    };
+    if is_child("the_plugin_plays_as_the_driver_does") {
+        return body();
+    }
+    in_child("the_plugin_plays_as_the_driver_does", &[]);
+}
