@@ -391,8 +391,7 @@ fn captured_input_carries_spec_positions_at_period_1024() {
 
 #[test]
 fn server_killed_mid_stream() {
-    let name = unique_name("killed");
-    let mut server = JackServer::start_named(&name, 256);
+    let mut server = JackServer::start(256);
     let session = Session::new();
     let driver = JackDriver::new(jack_config(&server, Connect::None));
     let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();

@@ -4,15 +4,105 @@
 //!
 //! Every process started here runs with `JACK_NO_START_SERVER=1` and the
 //! test's own server name; servers are killed by their own pid.
+//!
+//! JACK2's shared-memory registry holds 8 servers, and a server that dies
+//! by SIGKILL keeps its entry until a server of the same name starts. So
+//! test servers take their names from 8 slots, `amio-test-0` to
+//! `amio-test-7`, each held through a lock file for the life of the server
+//! (released even if the test process is killed): a dead server's entry is
+//! reclaimed when its slot's name is next used, and a server a killed test
+//! left running is ended by the pid recorded in the slot's lock file.
 
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+/// Slots for test servers (JACK's registry size).
+const SLOTS: usize = 8;
+
+/// One of the slots, held while its lock file is locked.
+struct Slot {
+    name: String,
+    lock: File,
+}
+
+impl Slot {
+    /// Claims a free slot, waiting for one (a hang guard of two minutes).
+    fn claim() -> Slot {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            for i in 0..SLOTS {
+                let path = std::env::temp_dir().join(format!("amio-test-jackd-{i}.lock"));
+                let Ok(lock) = File::options()
+                    .create(true)
+                    .truncate(false)
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                else {
+                    continue;
+                };
+                // SAFETY: flock on a descriptor we own.
+                if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                    continue;
+                }
+                let slot = Slot {
+                    name: format!("amio-test-{i}"),
+                    lock,
+                };
+                slot.end_orphan();
+                return slot;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no free JACK test-server slot in two minutes"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Ends a server that a killed test left running in this slot.
+    fn end_orphan(&self) {
+        let mut text = String::new();
+        let mut lock = &self.lock;
+        let _ = lock.read_to_string(&mut text);
+        let Ok(pid) = text.trim().parse::<i32>() else {
+            return;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let ours = format!("-n\0{}\0", self.name);
+        if cmdline.starts_with(b"jackd\0")
+            && cmdline.windows(ours.len()).any(|w| w == ours.as_bytes())
+        {
+            // SAFETY: kill(2) on the pid of a jackd this slot started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::path::Path::new(&format!("/proc/{pid}")).exists()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// Records the pid of the server now in this slot.
+    fn record(&self, pid: u32) {
+        let mut lock = &self.lock;
+        let _ = lock.set_len(0);
+        let _ = lock.rewind();
+        let _ = write!(lock, "{pid}");
+        let _ = lock.flush();
+    }
+}
+
 /// A private `jackd` with the dummy backend.
 pub struct JackServer {
+    slot: Slot,
     name: String,
     period: u32,
     synchronous: bool,
@@ -46,13 +136,15 @@ impl JackServer {
     /// each cycle, so a busy test machine slows the graph down instead of
     /// dropping cycles.
     pub fn start(period: u32) -> JackServer {
-        JackServer::start_named(&unique_name("jackd"), period)
+        let mut server = JackServer::new(period, true);
+        server.launch();
+        server
     }
 
     /// Starts an asynchronous server (no `-S`): a client that misses its
     /// cycle causes an xrun, as on real hardware.
     pub fn start_async(period: u32) -> JackServer {
-        let mut server = JackServer::new(&unique_name("jackd"), period, false);
+        let mut server = JackServer::new(period, false);
         server.launch();
         server
     }
@@ -61,15 +153,8 @@ impl JackServer {
     /// `loopback:playback_N` come back as `loopback:capture_N`, as a cable
     /// from an output to an input would.
     pub fn start_with_loopback(period: u32, synchronous: bool) -> JackServer {
-        let mut server = JackServer::new(&unique_name("jackd"), period, synchronous);
+        let mut server = JackServer::new(period, synchronous);
         server.loopback = true;
-        server.launch();
-        server
-    }
-
-    /// Starts a server under a given name.
-    pub fn start_named(name: &str, period: u32) -> JackServer {
-        let mut server = JackServer::new(name, period, true);
         server.launch();
         server
     }
@@ -84,14 +169,17 @@ impl JackServer {
             .unwrap_or(false)
     }
 
-    fn new(name: &str, period: u32, synchronous: bool) -> JackServer {
+    fn new(period: u32, synchronous: bool) -> JackServer {
+        let slot = Slot::claim();
+        let name = slot.name.clone();
         JackServer {
-            name: name.to_owned(),
+            log: std::env::temp_dir().join(format!("{name}-{}.log", std::process::id())),
+            slot,
+            name,
             period,
             synchronous,
             loopback: false,
             child: None,
-            log: std::env::temp_dir().join(format!("{name}.log")),
         }
     }
 
@@ -116,6 +204,7 @@ impl JackServer {
             .stderr(err)
             .spawn()
             .expect("starting jackd (is jackd2 installed?)");
+        self.slot.record(child.id());
         self.child = Some(child);
         let up = jack_command("jack_wait", &self.name)
             .args(["-s", &self.name, "-w", "-t", "20"])
