@@ -207,6 +207,7 @@ struct Shared {
     recoveries: AtomicU64,
     realtime: AtomicBool,
     paced_by_clock: AtomicBool,
+    linked: AtomicBool,
 }
 
 /// A handle on an ALSA driver, usable after it is boxed into a stream.
@@ -230,6 +231,13 @@ impl AlsaHandle {
     /// Whether the audio thread got real-time priority.
     pub fn realtime(&self) -> bool {
         self.0.realtime.load(Ordering::Acquire)
+    }
+
+    /// Whether capture and playback are linked (`snd_pcm_link`), so they
+    /// start and stop together; otherwise capture is started right after
+    /// playback is primed.
+    pub fn linked(&self) -> bool {
+        self.0.linked.load(Ordering::Acquire)
     }
 
     /// Whether the driver paces the device by the system clock.
@@ -391,6 +399,10 @@ impl AudioDriver for AlsaDriver {
         }
         self.devices = None;
         let (devices, info) = self.open_devices(request)?;
+        self.handle
+            .0
+            .linked
+            .store(devices.linked, Ordering::Release);
         self.devices = Some(devices);
         self.request = Some(request.clone());
         self.info = Some(info.clone());

@@ -232,6 +232,7 @@ fn an_unpaced_device_does_not_spin_a_core() {
             capture_device: "null".into(),
             ..AlsaConfig::default()
         });
+        let handle = driver.handle();
         let mut stream =
             Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
         issue(&mut stream);
@@ -251,7 +252,10 @@ fn an_unpaced_device_does_not_spin_a_core() {
         let (wall, used) = (wall.elapsed(), cpu() - used);
         let frames = stream.position().stream_frame;
         stream.close().unwrap();
-        eprintln!("{frames} frames in {wall:?} using {used:?} of CPU");
+        eprintln!(
+            "{frames} frames in {wall:?} using {used:?} of CPU; linked {}",
+            handle.linked()
+        );
         // Paced to real time (within the buffer), with the CPU mostly idle.
         assert!(
             frames > 40_000 && frames < 60_000,
@@ -290,8 +294,10 @@ fn through_jack_output_equals_the_null_render_and_input_carries_spec_tags() {
             capture_device: "amio_jack".into(),
             ..AlsaConfig::default()
         });
+        let handle = driver.handle();
         let mut stream =
             Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
+        eprintln!("capture linked to playback: {}", handle.linked());
         issue(&mut stream);
         stream.start().unwrap();
         let mut chunks = Vec::new();
@@ -524,6 +530,43 @@ fn the_jack_server_going_away_is_a_fatal_event() {
     env.push(("AMIO_TEST_JACKD_PID", server.pid().to_string()));
     in_child("the_jack_server_going_away_is_a_fatal_event", &env);
     server.reap();
+}
+
+#[test]
+fn without_real_time_priority_the_host_is_told() {
+    let body = || {
+        // An out-of-range priority is refused, as a user without the right
+        // to SCHED_FIFO would be.
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: "null".into(),
+            realtime_priority: Some(1000),
+            ..AlsaConfig::default()
+        });
+        let handle = driver.handle();
+        let mut stream =
+            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
+        stream.start().unwrap();
+        let mut told = false;
+        wait_until("the notice", Duration::from_secs(20), || {
+            told |= stream.events().iter().any(|e| {
+                matches!(
+                    e,
+                    Event::Notice {
+                        notice: Notice::NoRealtimePriority,
+                        ..
+                    }
+                )
+            });
+            told
+        });
+        assert!(!handle.realtime());
+        assert!(stream.position().stream_frame > 0, "it runs on");
+        stream.close().unwrap();
+    };
+    if is_child("without_real_time_priority_the_host_is_told") {
+        return body();
+    }
+    in_child("without_real_time_priority_the_host_is_told", &[]);
 }
 
 #[test]
