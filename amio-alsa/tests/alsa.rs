@@ -8,105 +8,18 @@
 //! `JACK_DEFAULT_SERVER` set from the start.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use amio_alsa::{AlsaConfig, AlsaDriver, SampleFormat};
 use amio_core::rt_guard::{self, CountingAllocator};
-use amio_core::{
-    Clip, Config, Entry, Event, FaultKind, Interface, Notice, Playspec, Stream, StreamConfig,
-    StreamInfo,
-};
-use amio_testkit::{generator_sample, Generator, JackServer, Recorder};
+use amio_core::{Config, Event, FaultKind, Notice, Stream, StreamConfig};
+use amio_testkit::child::{alsa_config, is_child, run as in_child};
+use amio_testkit::reference::{first_sound, issue, null_render, RATE, ROLL};
+use amio_testkit::{generator_sample, scratch, wait_until, Generator, JackServer, Recorder};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
-
-const RATE: u32 = 48_000;
-const CHILD: &str = "AMIO_ALSA_TEST_CHILD";
-
-/// Whether this process is the child that runs `test`'s body.
-fn is_child(test: &str) -> bool {
-    std::env::var(CHILD).as_deref() == Ok(test)
-}
-
-/// Runs `test`'s body in a child process with `env` set.
-fn in_child(test: &str, env: &[(&str, String)]) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, test)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    eprintln!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "the child test failed");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("1 passed"),
-        "the child ran no test"
-    );
-}
-
-/// An ALSA configuration: the system's, plus `extra`.
-fn alsa_config(dir: &Path, extra: &str) -> String {
-    let path = dir.join("asound.conf");
-    std::fs::write(&path, format!("</usr/share/alsa/alsa.conf>\n{extra}\n")).unwrap();
-    path.display().to_string()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("amio-alsa-{name}-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
-}
-
-/// A session rolling at frame `ROLL` that never falls silent.
-const ROLL: u64 = 4_800;
-
-fn playspec() -> Playspec {
-    let mut s: u32 = 7;
-    let noise: Vec<f32> = (0..6_000 * 2)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 * 0.6 + 0.1
-        })
-        .collect();
-    let clip = Clip::from_interleaved(RATE, 2, noise).unwrap();
-    Playspec::new(vec![Entry::new(clip, vec![0.9, 0.7])
-        .repeat(6_000)
-        .fades(30, 30)])
-    .unwrap()
-}
-
-fn issue(interface: &mut Interface) {
-    interface.schedule(&playspec(), 0, 0, Some(0)).unwrap();
-    interface.roll(Some(ROLL)).unwrap();
-}
-
-/// The null driver's render of the session.
-fn null_render(frames: usize) -> Vec<f32> {
-    let info = StreamInfo {
-        backend: "null".into(),
-        device: "null".into(),
-        frame_rate: RATE,
-        period: 256,
-        max_period: 256,
-        in_channels: 0,
-        out_channels: 2,
-        capture_latency: 0,
-        playback_latency: 0,
-    };
-    let (mut interface, mut engine) = Interface::new(&info, &Config::default()).unwrap();
-    issue(&mut interface);
-    let mut out = vec![0.0; frames * 2];
-    engine.process_interleaved(frames, &[], &mut out);
-    out
-}
 
 fn request(inputs: usize, outputs: usize) -> StreamConfig {
     StreamConfig {
@@ -115,14 +28,6 @@ fn request(inputs: usize, outputs: usize) -> StreamConfig {
         period: Some(256),
         in_channels: inputs,
         out_channels: outputs,
-    }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -320,8 +225,10 @@ fn through_jack_output_equals_the_null_render_and_input_carries_spec_tags() {
 
         // Output: what JACK recorded is the null render, from the first sound.
         let want = null_render(72_000);
-        let first = |v: &[f32]| v.iter().position(|&x| x != 0.0).unwrap() / 2;
-        let (w0, r0) = (first(&want), first(&recording));
+        let (w0, r0) = (
+            first_sound(&want).unwrap(),
+            first_sound(&recording).unwrap(),
+        );
         let len = 48_000;
         assert!(recording.len() / 2 >= r0 + len);
         assert!(
@@ -416,8 +323,10 @@ fn a_plug_pcm_converts_to_s16_for_the_jack_type() {
         stream.close().unwrap();
         let recording = recorder.finish();
         let want = null_render(72_000);
-        let first = |v: &[f32]| v.iter().position(|&x| x != 0.0).unwrap() / 2;
-        let (w0, r0) = (first(&want), first(&recording));
+        let (w0, r0) = (
+            first_sound(&want).unwrap(),
+            first_sound(&recording).unwrap(),
+        );
         for i in 0..48_000 * 2 {
             let (g, w) = (recording[r0 * 2 + i], want[w0 * 2 + i]);
             assert!((g - w).abs() <= 1.0 / 32_768.0, "sample {i}: {g} vs {w}");

@@ -515,3 +515,132 @@ impl Staller {
         self.stall.store(ms, Ordering::Release);
     }
 }
+
+/// Running a test's body in a child process whose environment is set
+/// before anything starts: libraries such as ALSA (`ALSA_CONFIG_PATH`) and
+/// the JACK PCM plugin (`JACK_DEFAULT_SERVER`) read it once, on first use.
+pub mod child {
+    const CHILD: &str = "AMIO_TEST_CHILD";
+
+    /// Whether this process is the child that runs `test`'s body.
+    pub fn is_child(test: &str) -> bool {
+        std::env::var(CHILD).as_deref() == Ok(test)
+    }
+
+    /// Runs `test` (this test binary's test of that name) in a child
+    /// process with `env` added, and fails unless it passed.
+    pub fn run(test: &str, env: &[(&str, String)]) {
+        let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, test)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .expect("running the child test");
+        eprintln!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "the child test failed");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+            "the child ran no test"
+        );
+    }
+
+    /// Writes an ALSA configuration (the system's, plus `extra`) into `dir`
+    /// and returns its path, for `ALSA_CONFIG_PATH`.
+    pub fn alsa_config(dir: &std::path::Path, extra: &str) -> String {
+        let path = dir.join("asound.conf");
+        std::fs::write(&path, format!("</usr/share/alsa/alsa.conf>\n{extra}\n"))
+            .expect("writing the ALSA config");
+        path.display().to_string()
+    }
+}
+
+/// A reference session for driver tests: a stereo noise loop that never
+/// falls silent, rolling at [`reference::ROLL`], and its null render.
+pub mod reference {
+    use amio_core::{Clip, Config, Entry, Interface, Playspec, StreamInfo};
+
+    /// Frame rate.
+    pub const RATE: u32 = 48_000;
+    /// The stream frame at which the transport rolls.
+    pub const ROLL: u64 = 4_800;
+
+    fn playspec() -> Playspec {
+        let mut s: u32 = 7;
+        let noise: Vec<f32> = (0..6_000 * 2)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s >> 8) as f32 / (1u32 << 24) as f32 * 0.6 + 0.1
+            })
+            .collect();
+        let clip = Clip::from_interleaved(RATE, 2, noise).expect("the reference clip");
+        Playspec::new(vec![Entry::new(clip, vec![0.9, 0.7])
+            .repeat(6_000)
+            .fades(30, 30)])
+        .expect("the reference playspec")
+    }
+
+    /// Schedules the session and rolls at [`ROLL`].
+    pub fn issue(interface: &mut Interface) {
+        interface
+            .schedule(&playspec(), 0, 0, Some(0))
+            .expect("schedule");
+        interface.roll(Some(ROLL)).expect("roll");
+    }
+
+    /// (rolling, position) of the output at stream frame `s`.
+    pub fn tag(s: i64) -> (bool, i64) {
+        if s >= ROLL as i64 {
+            (true, s - ROLL as i64)
+        } else {
+            (false, 0)
+        }
+    }
+
+    /// The null driver's render of the session: `frames` stereo frames.
+    pub fn null_render(frames: usize) -> Vec<f32> {
+        let info = StreamInfo {
+            backend: "null".into(),
+            device: "null".into(),
+            frame_rate: RATE,
+            period: 256,
+            max_period: 256,
+            in_channels: 0,
+            out_channels: 2,
+            capture_latency: 0,
+            playback_latency: 0,
+        };
+        let (mut interface, mut engine) =
+            Interface::new(&info, &Config::default()).expect("an interface");
+        issue(&mut interface);
+        let mut out = vec![0.0; frames * 2];
+        engine.process_interleaved(frames, &[], &mut out);
+        out
+    }
+
+    /// The index of the first frame that is not silent.
+    pub fn first_sound(interleaved: &[f32]) -> Option<usize> {
+        interleaved.iter().position(|&x| x != 0.0).map(|i| i / 2)
+    }
+}
+
+/// Waits until `done`, panicking after `timeout` (a hang guard).
+pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A fresh scratch directory for a test's files.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("amio-{name}-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
