@@ -15,8 +15,11 @@ use amio_alsa::{AlsaConfig, AlsaDriver, SampleFormat};
 use amio_core::rt_guard::{self, CountingAllocator};
 use amio_core::{Config, Event, FaultKind, Notice, Stream, StreamConfig};
 use amio_testkit::child::{alsa_config, is_child, run as in_child};
-use amio_testkit::reference::{first_sound, issue, null_render, RATE, ROLL};
-use amio_testkit::{generator_sample, scratch, wait_until, Generator, JackServer, Recorder};
+use amio_testkit::reference::{
+    assert_plays_the_null_render, assert_tags_and_continuity, clean_until, first_sound, issue,
+    null_render, RATE,
+};
+use amio_testkit::{wait_until, Generator, JackServer, Recorder, Scratch};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
@@ -34,7 +37,8 @@ fn request(inputs: usize, outputs: usize) -> StreamConfig {
 /// Plays into ALSA's file plugin in `format`; compares the file with the
 /// null render converted the same way.
 fn file_plugin(format: SampleFormat) {
-    let raw = scratch("file").join(format!("out-{}.raw", format.name()));
+    let dir = Scratch::new("file");
+    let raw = dir.join(format!("out-{}.raw", format.name()));
     let _ = std::fs::remove_file(&raw);
     let driver = AlsaDriver::new(AlsaConfig {
         playback_device: format!("file:FILE={},FORMAT=raw", raw.display()),
@@ -104,7 +108,6 @@ fn file_plugin(format: SampleFormat) {
             i / 2
         );
     }
-    let _ = std::fs::remove_file(raw);
 }
 
 #[test]
@@ -215,87 +218,16 @@ fn through_jack_output_equals_the_null_render_and_input_carries_spec_tags() {
         stream.close().unwrap();
         chunks.extend(std::iter::from_fn(|| stream.read_input()));
         events.extend(stream.events());
-        let recording = recorder.finish();
-        assert!(
-            events
-                .iter()
-                .all(|e| !matches!(e, Event::Xrun { .. } | Event::Fatal(_))),
-            "{events:?}"
-        );
-
-        // Output: what JACK recorded is the null render, from the first sound.
-        let want = null_render(72_000);
-        let (w0, r0) = (
-            first_sound(&want).unwrap(),
-            first_sound(&recording).unwrap(),
-        );
-        let len = 48_000;
-        assert!(recording.len() / 2 >= r0 + len);
-        assert!(
-            recording[r0 * 2..(r0 + len) * 2] == want[w0 * 2..(w0 + len) * 2],
-            "the recording differs"
-        );
-
-        // Input: every captured frame is the generator's, none lost or
-        // repeated, tagged with the output L frames earlier.
-        let latencies: Vec<(u64, u64)> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Latency {
-                    stream_frame,
-                    frames,
-                    ..
-                } => Some((*stream_frame, *frames)),
-                _ => None,
-            })
-            .collect();
-        let l_at = |s: u64| {
-            latencies
-                .iter()
-                .rev()
-                .find(|(at, _)| *at <= s)
-                .map_or(0, |l| l.1)
-        };
-        eprintln!("latency events {latencies:?}");
-        let mut expect_s = 0;
-        let mut offset: Option<u64> = None;
-        for c in &chunks {
-            assert_eq!(c.stream_frame, expect_s, "input is continuous");
-            for i in 0..c.frames() {
-                let s = c.stream_frame + i as u64;
-                let audible = s as i64 - l_at(s) as i64;
-                let (rolling, position) = if audible >= ROLL as i64 {
-                    (true, audible - ROLL as i64)
-                } else {
-                    (false, 0)
-                };
-                let got = if c.rolling {
-                    c.position + i as i64
-                } else {
-                    c.position
-                };
-                assert_eq!((c.rolling, got), (rolling, position), "stream frame {s}");
-                let x = c.samples[i * 2 + 1];
-                if x != 0.0 {
-                    let t = ((x as u64 - 1) / 8) as i64;
-                    let o = *offset.get_or_insert(((t - s as i64).rem_euclid(1 << 20)) as u64);
-                    assert_eq!(x, generator_sample(o + s, 1), "stream frame {s}");
-                } else {
-                    assert!(
-                        offset.is_none(),
-                        "the generator's signal stopped at stream frame {s}"
-                    );
-                }
-            }
-            expect_s += c.frames() as u64;
-        }
-        assert!(offset.is_some());
+        let clean = clean_until(&events, 256);
+        assert_plays_the_null_render(&recorder.finish(), 48_000, clean);
+        assert_tags_and_continuity(&chunks, &events, clean);
     };
     if is_child("through_jack_output_equals_the_null_render_and_input_carries_spec_tags") {
         return body();
     }
     let server = JackServer::start(256);
-    let env = jack_env(&server, &scratch("jack"));
+    let dir = Scratch::new("jack");
+    let env = jack_env(&server, &dir);
     in_child(
         "through_jack_output_equals_the_null_render_and_input_carries_spec_tags",
         &env,
@@ -336,7 +268,8 @@ fn a_plug_pcm_converts_to_s16_for_the_jack_type() {
         return body();
     }
     let server = JackServer::start(256);
-    let env = jack_env(&server, &scratch("plug"));
+    let dir = Scratch::new("plug");
+    let env = jack_env(&server, &dir);
     in_child("a_plug_pcm_converts_to_s16_for_the_jack_type", &env);
 }
 
@@ -385,7 +318,8 @@ fn stalls_cause_underruns_that_are_each_recovered_and_reported() {
         return body();
     }
     let server = JackServer::start(256);
-    let env = jack_env(&server, &scratch("stall"));
+    let dir = Scratch::new("stall");
+    let env = jack_env(&server, &dir);
     in_child(
         "stalls_cause_underruns_that_are_each_recovered_and_reported",
         &env,
@@ -434,7 +368,8 @@ fn the_jack_server_going_away_is_a_fatal_event() {
         return body();
     }
     let mut server = JackServer::start(256);
-    let mut env = jack_env(&server, &scratch("gone"));
+    let dir = Scratch::new("gone");
+    let mut env = jack_env(&server, &dir);
     // The child kills the server by its pid, which we pass down.
     env.push(("AMIO_TEST_JACKD_PID", server.pid().to_string()));
     in_child("the_jack_server_going_away_is_a_fatal_event", &env);
@@ -505,7 +440,8 @@ fn the_plugin_plays_as_the_driver_does() {
             .unwrap()
             .join("libamio_alsa.so");
         let plugin = amio_core::plugin::load_path(&path, "alsa").unwrap();
-        let raw = scratch("plugin").join("out.raw");
+        let dir = Scratch::new("plugin");
+        let raw = dir.join("out.raw");
         let _ = std::fs::remove_file(&raw);
         let driver = plugin
             .driver(&format!(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use amio_cli::session::Session;
 use amio_core::{NullConfig, NullDriver, Stream, StreamConfig};
-use amio_testkit::JackServer;
+use amio_testkit::{JackServer, Scratch};
 
 fn amio() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_amio"));
@@ -28,14 +28,6 @@ fn run(args: &[&str]) -> Output {
 
 fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/session.json")
-}
-
-/// A fresh directory for a test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("amio-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn read_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
@@ -67,7 +59,7 @@ fn in_process(session: &Session) -> Vec<f32> {
 
 #[test]
 fn render_equals_the_in_process_render_whatever_the_block() {
-    let dir = scratch("render");
+    let dir = Scratch::new("cli-render");
     let session = Session::load(&demo()).unwrap();
     let expected = in_process(&session);
     let mut first: Option<Vec<u8>> = None;
@@ -101,7 +93,6 @@ fn render_equals_the_in_process_render_whatever_the_block() {
         }
     }
     assert!(expected.iter().filter(|x| **x != 0.0).count() > 600_000);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Writes a session (and a short clip) into `dir`.
@@ -122,7 +113,7 @@ fn session_file(dir: &Path, json: &str) -> PathBuf {
 
 #[test]
 fn events_are_written_as_specified() {
-    let dir = scratch("events");
+    let dir = Scratch::new("cli-events");
     let session = session_file(
         &dir,
         r#"{
@@ -157,7 +148,6 @@ fn events_are_written_as_specified() {
          {\"event\": \"applied\", \"id\": 3, \"stream_frame\": 1000, \"position\": 7}\n\
          {\"event\": \"dropped\", \"id\": 4, \"stream_frame\": 4000}\n"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Runs a command that must fail with one line naming `needles`, leaving
@@ -184,7 +174,7 @@ fn refused(dir: &Path, args: &[&str], needles: &[&str]) {
 
 #[test]
 fn bad_input_gets_one_clear_line_and_writes_nothing() {
-    let dir = scratch("bad");
+    let dir = Scratch::new("cli-bad");
     let out = dir.join("out.wav");
     let out = out.to_str().unwrap();
     let good = |entries: &str, commands: &str| {
@@ -313,12 +303,11 @@ fn bad_input_gets_one_clear_line_and_writes_nothing() {
         ],
         &["stepped, paced or offline"],
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn play_runs_paced_and_stops_cleanly_on_ctrl_c() {
-    let dir = scratch("play");
+    let dir = Scratch::new("cli-play");
     let s = session_file(
         &dir,
         r#"{ "frame_rate": 48000, "channels": 2, "clips": { "tone": "tone.wav" },
@@ -351,7 +340,6 @@ fn play_runs_paced_and_stops_cleanly_on_ctrl_c() {
     assert!(started.elapsed() < Duration::from_secs(20), "a hang guard");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("(Ctrl-C)"));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -484,7 +472,7 @@ fn a_take_recorded_through_jack_lines_up_with_the_session_to_the_frame() {
     let server = JackServer::start_with_loopback(256, true);
     let correction = measure_jack(&server, 256);
     // A stereo session rolling from frame 0: position = stream frame.
-    let dir = scratch("record");
+    let dir = Scratch::new("cli-record");
     let s = session_file(
         &dir,
         r#"{ "frame_rate": 48000, "channels": 2, "clips": { "tone": "tone.wav" },
@@ -525,5 +513,4 @@ fn a_take_recorded_through_jack_lines_up_with_the_session_to_the_frame() {
             i % 2
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }

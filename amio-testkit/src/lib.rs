@@ -561,7 +561,7 @@ pub mod child {
 /// A reference session for driver tests: a stereo noise loop that never
 /// falls silent, rolling at [`reference::ROLL`], and its null render.
 pub mod reference {
-    use amio_core::{Clip, Config, Entry, Interface, Playspec, StreamInfo};
+    use amio_core::{Clip, Config, Entry, Event, InputChunk, Interface, Playspec, StreamInfo};
 
     /// Frame rate.
     pub const RATE: u32 = 48_000;
@@ -627,6 +627,129 @@ pub mod reference {
     pub fn first_sound(interleaved: &[f32]) -> Option<usize> {
         interleaved.iter().position(|&x| x != 0.0).map(|i| i / 2)
     }
+
+    /// At least this many frames must be checked exactly before any xrun.
+    pub const CLEAN_FRAMES: usize = 24_000;
+
+    /// The stream frame before which a run through a JACK graph is checked
+    /// exactly: everything when no xrun was reported, else up to four
+    /// periods before the first (JACK reports an xrun after the late cycle,
+    /// and the independent peers share the graph). A loaded machine may
+    /// make the graph miss a cycle; what is played and captured after that
+    /// is no longer the reference's, but everything before must be. A
+    /// fatal error fails the test.
+    pub fn clean_until(events: &[Event], period: u32) -> u64 {
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::Fatal(_))),
+            "{events:?}"
+        );
+        match events.iter().find_map(|e| match e {
+            Event::Xrun { stream_frame, .. } => Some(*stream_frame),
+            _ => None,
+        }) {
+            Some(x) => {
+                eprintln!("first xrun at stream frame {x}; checking the frames before it");
+                x.saturating_sub(4 * u64::from(period))
+            }
+            None => u64::MAX,
+        }
+    }
+
+    /// The recording (stereo, interleaved) equals the null render from the
+    /// first sound on, for `frames` frames, or for the frames before stream
+    /// frame `clean` when that is sooner (at least [`CLEAN_FRAMES`]).
+    pub fn assert_plays_the_null_render(recording: &[f32], frames: usize, clean: u64) {
+        let want = null_render(frames + 48_000);
+        let w0 = first_sound(&want).expect("the reference sounds");
+        // Stream frame s plays null-render frame s.
+        let frames =
+            frames.min(usize::try_from(clean.saturating_sub(w0 as u64)).unwrap_or(usize::MAX));
+        assert!(
+            frames >= CLEAN_FRAMES,
+            "only {frames} frames of sound before the first xrun"
+        );
+        let r0 = first_sound(recording).expect("something was recorded");
+        assert!(
+            recording.len() / 2 >= r0 + frames,
+            "recorded {} frames",
+            recording.len() / 2
+        );
+        if let Some(i) = recording[r0 * 2..(r0 + frames) * 2]
+            .iter()
+            .zip(&want[w0 * 2..(w0 + frames) * 2])
+            .position(|(a, b)| a != b)
+        {
+            panic!(
+                "the recording differs from the null render at frame {}",
+                i / 2
+            );
+        }
+    }
+
+    /// Every captured frame (stereo, fed by a [`Generator`](crate::Generator))
+    /// before stream frame `clean` is the generator's, none lost or
+    /// repeated once it started, and carries SPEC.md's tag for the L the
+    /// Latency events give; at least [`CLEAN_FRAMES`] of them.
+    pub fn assert_tags_and_continuity(chunks: &[InputChunk], events: &[Event], clean: u64) {
+        let latencies: Vec<(u64, u64)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Latency {
+                    stream_frame,
+                    frames,
+                    ..
+                } => Some((*stream_frame, *frames)),
+                _ => None,
+            })
+            .collect();
+        eprintln!("latency events {latencies:?}");
+        let l_at = |s: u64| {
+            latencies
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= s)
+                .map_or(0, |l| l.1)
+        };
+        let mut expect_s = 0;
+        let mut offset: Option<u64> = None;
+        let mut checked = 0;
+        for c in chunks {
+            assert_eq!(c.stream_frame, expect_s, "input is continuous");
+            for i in 0..c.frames() {
+                let s = c.stream_frame + i as u64;
+                if s >= clean {
+                    break;
+                }
+                let got = if c.rolling {
+                    c.position + i as i64
+                } else {
+                    c.position
+                };
+                assert_eq!(
+                    (c.rolling, got),
+                    tag(s as i64 - l_at(s) as i64),
+                    "stream frame {s}"
+                );
+                let x = c.samples[i * 2 + 1];
+                if x != 0.0 {
+                    let t = ((x as u64 - 1) / 8) as i64;
+                    let o = *offset.get_or_insert(((t - s as i64).rem_euclid(1 << 20)) as u64);
+                    assert_eq!(x, crate::generator_sample(o + s, 1), "stream frame {s}");
+                    checked += 1;
+                } else {
+                    assert!(
+                        offset.is_none(),
+                        "the generator's signal stopped at stream frame {s}"
+                    );
+                }
+            }
+            expect_s += c.frames() as u64;
+        }
+        assert!(
+            checked >= CLEAN_FRAMES,
+            "only {checked} generator frames came through before stream frame {clean}"
+        );
+    }
 }
 
 /// Waits until `done`, panicking after `timeout` (a hang guard).
@@ -638,9 +761,29 @@ pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool)
     }
 }
 
-/// A fresh scratch directory for a test's files.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("amio-{name}-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    dir
+/// A fresh scratch directory for a test's files, removed when dropped.
+/// Bind it to a variable that lives as long as the files are needed.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Makes `amio-<name>-<pid>` in the temporary directory.
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("amio-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("making a scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
