@@ -16,8 +16,8 @@ use amio_core::rt_guard::{self, CountingAllocator};
 use amio_core::{Config, Event, FaultKind, Notice, Stream, StreamConfig};
 use amio_testkit::child::{alsa_config, is_child, run as in_child};
 use amio_testkit::reference::{
-    assert_plays_the_null_render, assert_tags_and_continuity, clean_until, first_sound, issue,
-    null_render, RATE,
+    assert_plays_the_null_render, assert_tags_and_continuity, clean_window, first_sound, issue,
+    null_render, peer_round_trip, reported_latency, RATE,
 };
 use amio_testkit::{wait_until, Generator, JackServer, Recorder, Scratch};
 
@@ -218,9 +218,16 @@ fn through_jack_output_equals_the_null_render_and_input_carries_spec_tags() {
         stream.close().unwrap();
         chunks.extend(std::iter::from_fn(|| stream.read_input()));
         events.extend(stream.events());
-        let clean = clean_until(&events, 256);
-        assert_plays_the_null_render(&recorder.finish(), 48_000, clean);
-        assert_tags_and_continuity(&chunks, &events, clean);
+        let clean = clean_window(&events, 256, 0);
+        let recorded_from = recorder.first_frame_time().unwrap();
+        let recording = recorder.finish();
+        // The L the tags use is the round trip the peers see.
+        assert_eq!(
+            reported_latency(&events) as i64,
+            peer_round_trip(&recording, recorded_from, &chunks, &clean)
+        );
+        assert_plays_the_null_render(&recording, 48_000, &clean);
+        assert_tags_and_continuity(&chunks, &events, &clean);
     };
     if is_child("through_jack_output_equals_the_null_render_and_input_carries_spec_tags") {
         return body();

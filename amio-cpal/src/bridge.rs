@@ -4,18 +4,19 @@
 //! the latest block was captured, so the output side can tell when any
 //! frame it takes was captured.
 
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rtrb::{Consumer, Producer};
 
-/// The latest captured block: its first frame's index and capture instant,
-/// under a sequence lock (one writer, the input callback).
+/// The latest captured block: its first frame's index and capture instant
+/// (the input stream's clock), under a sequence lock (one writer, the input
+/// callback).
 #[derive(Default)]
 struct Block {
     seq: AtomicU64,
     first_frame: AtomicU64,
-    capture_nanos: AtomicU64,
+    capture_nanos: AtomicI64,
 }
 
 #[derive(Default)]
@@ -23,6 +24,9 @@ pub(crate) struct BridgeShared {
     block: Block,
     /// Frames the input callback could not fit (the output side fell behind).
     pub(crate) overflowed: AtomicU64,
+    /// The input stream's clock offset (crate::timing); `i64::MIN` until
+    /// known.
+    input_offset: AtomicI64,
 }
 
 /// The input callback's end.
@@ -38,6 +42,8 @@ pub(crate) struct BridgeReader {
     ring: Consumer<f32>,
     channels: usize,
     read: u64,
+    /// Overflowed frames already told of.
+    overflow_seen: u64,
     frame_rate: u32,
     shared: Arc<BridgeShared>,
 }
@@ -50,7 +56,10 @@ pub(crate) fn bridge(
     primed: usize,
     frame_rate: u32,
 ) -> (BridgeWriter, BridgeReader) {
-    let shared = Arc::new(BridgeShared::default());
+    let shared = Arc::new(BridgeShared {
+        input_offset: AtomicI64::new(i64::MIN),
+        ..BridgeShared::default()
+    });
     let (mut tx, rx) = rtrb::RingBuffer::new((capacity * channels).max(1));
     let silence = vec![0.0f32; primed.min(capacity) * channels];
     let _ = tx.push_entire_slice(&silence);
@@ -65,6 +74,7 @@ pub(crate) fn bridge(
             ring: rx,
             channels,
             read: 0,
+            overflow_seen: 0,
             frame_rate,
             shared,
         },
@@ -72,15 +82,23 @@ pub(crate) fn bridge(
 }
 
 impl BridgeWriter {
-    /// Pushes interleaved frames captured at `capture_nanos` (the stream
-    /// clock); what does not fit is dropped and counted. Real-time safe.
-    pub(crate) fn push(&mut self, frames: &[f32], capture_nanos: u64) {
+    /// Pushes interleaved frames captured at `capture_nanos` (the input
+    /// stream's clock), whose offset to the shared clock is now
+    /// `input_offset`; what does not fit is dropped and counted. Real-time
+    /// safe.
+    pub(crate) fn push(&mut self, frames: &[f32], capture_nanos: u64, input_offset: Option<i64>) {
+        if let Some(offset) = input_offset {
+            self.shared.input_offset.store(offset, Ordering::Relaxed);
+        }
         let block = &self.shared.block;
         let seq = block.seq.load(Ordering::Relaxed);
         block.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         block.first_frame.store(self.written, Ordering::Relaxed);
-        block.capture_nanos.store(capture_nanos, Ordering::Relaxed);
+        block.capture_nanos.store(
+            i64::try_from(capture_nanos).unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
         block.seq.store(seq.wrapping_add(2), Ordering::Release);
         // Whole frames only, so the two ends never fall out of step.
         let offered = frames.len() / self.channels;
@@ -108,13 +126,28 @@ impl BridgeReader {
         wanted - n
     }
 
+    /// Whether input frames were dropped since the last call because the
+    /// bridge was full (the output side fell behind). Real-time safe.
+    pub(crate) fn overflowed(&mut self) -> bool {
+        let total = self.shared.overflowed.load(Ordering::Relaxed);
+        let new = total != self.overflow_seen;
+        self.overflow_seen = total;
+        new
+    }
+
     /// The index of the next frame [`BridgeReader::pop`] will take.
     pub(crate) fn next_frame(&self) -> u64 {
         self.read
     }
 
-    /// When frame `index` was (or will be) captured, in stream-clock
-    /// nanoseconds, from the latest block's timestamp.
+    /// The input stream's clock offset (crate::timing), once known.
+    pub(crate) fn input_offset(&self) -> Option<i64> {
+        let offset = self.shared.input_offset.load(Ordering::Relaxed);
+        (offset != i64::MIN).then_some(offset)
+    }
+
+    /// When frame `index` was (or will be) captured, in the input stream's
+    /// clock (nanoseconds), from the latest block's timestamp.
     pub(crate) fn capture_nanos(&self, index: u64) -> Option<i128> {
         let block = &self.shared.block;
         for _ in 0..4 {
@@ -143,7 +176,7 @@ mod tests {
     #[test]
     fn frames_pass_through_in_order_behind_the_priming() {
         let (mut w, mut r) = bridge(2, 16, 3, 48_000);
-        w.push(&[1.0, 1.5, 2.0, 2.5], 1_000_000);
+        w.push(&[1.0, 1.5, 2.0, 2.5], 1_000_000, Some(7));
         let mut out = [9.0f32; 10];
         assert_eq!(r.pop(&mut out), 0);
         assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.5, 2.0, 2.5]);
@@ -155,6 +188,7 @@ mod tests {
             Some(1_000_000 + 2 * 1_000_000_000 / 48_000)
         );
         assert_eq!(r.next_frame(), 5);
+        assert_eq!(r.input_offset(), Some(7));
         let mut more = [9.0f32; 4];
         assert_eq!(r.pop(&mut more), 2, "nothing left: silence");
         assert_eq!(more, [0.0; 4]);
@@ -162,8 +196,11 @@ mod tests {
 
     #[test]
     fn a_full_bridge_drops_and_counts() {
-        let (mut w, _r) = bridge(1, 4, 0, 48_000);
-        w.push(&[1.0; 6], 0);
+        let (mut w, mut r) = bridge(1, 4, 0, 48_000);
+        assert!(!r.overflowed());
+        w.push(&[1.0; 6], 0, None);
         assert_eq!(w.shared.overflowed.load(Ordering::Relaxed), 2);
+        assert!(r.overflowed(), "told once");
+        assert!(!r.overflowed());
     }
 }

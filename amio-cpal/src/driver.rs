@@ -13,6 +13,7 @@ use cpal::{ErrorKind, FromSample, SampleFormat, SizedSample};
 
 use crate::bridge::{bridge, BridgeReader, BridgeWriter};
 use crate::error::CpalError;
+use crate::timing::{RoundTrip, StreamClock};
 
 /// The cpal driver's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,19 +278,31 @@ impl CpalDriver {
             (Some(input), Some(output)) => {
                 let depth = self.bridge_depth(self.config.buffer_size);
                 let (writer, reader) = bridge(ic, depth * 8, depth, rate);
+                // The streams' instants on one clock (see crate::timing);
+                // cpal's JACK host stamps both from JACK's clock.
+                let shares_a_clock = self
+                    .host
+                    .as_ref()
+                    .is_some_and(|h| matches!(h.id(), cpal::HostId::Jack));
+                let origin = (!shares_a_clock).then(Instant::now);
                 let err_notifier = notifier.clone();
-                streams.push(build_input(input, writer, move |e| {
-                    report_error(&err_notifier, &e)
-                })?);
+                streams.push(build_input(
+                    input,
+                    writer,
+                    StreamClock::new(origin),
+                    move |e| report_error(&err_notifier, &e),
+                )?);
                 let mut runner = Runner {
                     engine: Some(engine),
                     stop: Arc::clone(&stop),
                     handback: handback_tx,
                     reader: Some(reader),
+                    clock: StreamClock::new(origin),
                     notifier: notifier.clone(),
                     shared,
                     frame_rate: rate,
-                    measure_at: 16,
+                    callbacks: 0,
+                    round_trip: RoundTrip::new(),
                 };
                 let err_notifier = notifier.clone();
                 streams.push(build_output(
@@ -305,10 +318,12 @@ impl CpalDriver {
                     stop: Arc::clone(&stop),
                     handback: handback_tx,
                     reader: None,
+                    clock: StreamClock::new(None),
                     notifier: notifier.clone(),
                     shared,
                     frame_rate: rate,
-                    measure_at: 16,
+                    callbacks: 0,
+                    round_trip: RoundTrip::new(),
                 };
                 let err_notifier = notifier.clone();
                 streams.push(build_output(
@@ -325,10 +340,12 @@ impl CpalDriver {
                     stop: Arc::clone(&stop),
                     handback: handback_tx,
                     reader: None,
+                    clock: StreamClock::new(None),
                     notifier: notifier.clone(),
                     shared,
                     frame_rate: rate,
-                    measure_at: 16,
+                    callbacks: 0,
+                    round_trip: RoundTrip::new(),
                 };
                 let err_notifier = notifier.clone();
                 streams.push(build_capture_only(
@@ -415,13 +432,16 @@ where
 fn build_input(
     input: &(cpal::Device, cpal::StreamConfig, SampleFormat),
     mut writer: BridgeWriter,
+    mut clock: StreamClock,
     errors: impl FnMut(cpal::Error) + Send + 'static,
 ) -> Result<cpal::Stream, CpalError> {
     build_capture_only(
         input,
         move |data: &[f32], info: &cpal::InputCallbackInfo| {
             let _audio = rt_guard::enter();
-            writer.push(data, info.timestamp().capture.as_nanos() as u64);
+            let ts = info.timestamp();
+            clock.observe(ts.callback.as_nanos() as u64);
+            writer.push(data, ts.capture.as_nanos() as u64, clock.offset());
         },
         errors,
     )
@@ -482,17 +502,31 @@ where
     })
 }
 
+/// The callbacks, counted from each (re)start or bridge disturbance, at
+/// which L is measured: soon, then again from many more periods' estimates
+/// (crate::timing). A changed L is a Latency event.
+const MEASURE_AT: [u32; 2] = [16, 256];
+
+/// Callbacks after a (re)start whose timestamps are left out of the round
+/// trip's estimates, while the streams settle.
+const SETTLE: u32 = 4;
+
 /// What runs in the callbacks.
 struct Runner {
     engine: Option<Engine>,
     stop: Arc<AtomicBool>,
     handback: rtrb::Producer<Engine>,
     reader: Option<BridgeReader>,
+    /// The output (or capture-only) stream's clock against the shared one.
+    clock: StreamClock,
+    /// The round trip's estimates (duplex streams).
+    round_trip: RoundTrip,
     notifier: Notifier,
     shared: Arc<Shared>,
     frame_rate: u32,
-    /// Callbacks until the latency is measured (0: done).
-    measure_at: u32,
+    /// Callbacks since the stream (re)started or the bridge was disturbed;
+    /// L is measured at each of [`MEASURE_AT`].
+    callbacks: u32,
 }
 
 impl Runner {
@@ -518,6 +552,8 @@ impl Runner {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
+        self.clock
+            .observe(info.timestamp().callback.as_nanos() as u64);
         let oc = engine.out_channels().max(1);
         let frames = data.len() / oc;
         let first_input = self.reader.as_ref().map(BridgeReader::next_frame);
@@ -533,37 +569,71 @@ impl Runner {
             data[done * oc..(done + n) * oc].copy_from_slice(out);
             done += n;
         }
+        let overflowed = self.reader.as_mut().is_some_and(BridgeReader::overflowed);
         if short > 0 {
             // The input side fell behind: the engine got silence.
             self.shared.underflows.fetch_add(1, Ordering::AcqRel);
-            self.notifier.xrun();
-            self.measure_at = 16;
         }
-        if self.measure_at > 0 {
-            self.measure_at -= 1;
-            if self.measure_at == 0 {
-                self.measure(info, first_input);
+        if short > 0 || overflowed {
+            // Input was missing or dropped: the bridge's delay changed.
+            self.notifier.xrun();
+            self.callbacks = 0;
+            self.round_trip.clear();
+        }
+        let due = self.measure_due();
+        self.estimate(info, first_input);
+        if due {
+            self.measure(info);
+        }
+    }
+
+    /// Counts a callback; whether L is to be measured in it.
+    fn measure_due(&mut self) -> bool {
+        self.callbacks = self.callbacks.saturating_add(1);
+        MEASURE_AT.contains(&self.callbacks)
+    }
+
+    /// Adds this period's estimate of the round trip: its playback instant
+    /// minus the capture instant of the first input frame consumed with it
+    /// (so the bridge's delay is counted), each in its stream's clock. The
+    /// first periods after a (re)start are left out while the streams
+    /// settle.
+    fn estimate(&mut self, info: &cpal::OutputCallbackInfo, first_input: Option<u64>) {
+        let (Some(index), Some(reader)) = (first_input, &self.reader) else {
+            return;
+        };
+        if self.callbacks <= SETTLE {
+            return;
+        }
+        if let Some(captured) = reader.capture_nanos(index) {
+            let playback = i128::from(info.timestamp().playback.as_nanos() as u64);
+            if let Ok(nanos) = i64::try_from(playback - captured) {
+                self.round_trip.add(nanos);
             }
         }
     }
 
-    /// Sets L from cpal's timestamps: the output's playback instant and
-    /// the capture instant of the first input frame consumed with it (so
-    /// the bridge's delay is counted).
-    fn measure(&mut self, info: &cpal::OutputCallbackInfo, first_input: Option<u64>) {
+    /// Sets L from cpal's timestamps: for duplex streams the round trip's
+    /// median estimate on the shared clock, split into the output stream's
+    /// own playback latency and the rest; for output only, the playback
+    /// latency.
+    fn measure(&mut self, info: &cpal::OutputCallbackInfo) {
         let ts = info.timestamp();
-        let per_frame = 1_000_000_000f64 / f64::from(self.frame_rate.max(1));
+        let rate = f64::from(self.frame_rate.max(1));
         let playback_nanos = ts.playback.as_nanos() as i128 - ts.callback.as_nanos() as i128;
-        let playback = (playback_nanos.max(0) as f64 / per_frame).round() as u64;
-        let capture = match (first_input, &self.reader) {
-            (Some(index), Some(reader)) => match reader.capture_nanos(index) {
-                Some(captured) => {
-                    let nanos = ts.callback.as_nanos() as i128 - captured;
-                    (nanos.max(0) as f64 / per_frame).round() as u64
-                }
-                None => return,
-            },
-            _ => 0,
+        let playback = (playback_nanos.max(0) as f64 * rate / 1e9).round() as u64;
+        let capture = match &self.reader {
+            Some(reader) => {
+                let Some(total) = self.round_trip.frames(
+                    reader.input_offset(),
+                    self.clock.offset(),
+                    self.frame_rate,
+                ) else {
+                    return;
+                };
+                total.saturating_sub(playback)
+            }
+            None => 0,
         };
         self.notifier.set_latency(capture, playback);
         self.shared.measured.store(true, Ordering::Release);
@@ -589,16 +659,12 @@ impl Runner {
             let _ = engine.render(n);
             done += n;
         }
-        if self.measure_at > 0 {
-            self.measure_at -= 1;
-            if self.measure_at == 0 {
-                let ts = info.timestamp();
-                let nanos = ts.callback.as_nanos() as i128 - ts.capture.as_nanos() as i128;
-                let capture =
-                    (nanos.max(0) as f64 * f64::from(self.frame_rate) / 1e9).round() as u64;
-                self.notifier.set_latency(capture, 0);
-                self.shared.measured.store(true, Ordering::Release);
-            }
+        if self.measure_due() {
+            let ts = info.timestamp();
+            let nanos = ts.callback.as_nanos() as i128 - ts.capture.as_nanos() as i128;
+            let capture = (nanos.max(0) as f64 * f64::from(self.frame_rate) / 1e9).round() as u64;
+            self.notifier.set_latency(capture, 0);
+            self.shared.measured.store(true, Ordering::Release);
         }
     }
 }
