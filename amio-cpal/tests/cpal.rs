@@ -33,7 +33,7 @@ fn request(inputs: usize, outputs: usize) -> StreamConfig {
 /// How far the L measured through cpal's ALSA host may be from the true
 /// round trip: cpal stamps each stream from its own origin, and aligning
 /// the two (the driver's timing module) is as good as the callbacks'
-/// wake-up times. Measured: within 1 frame idle, within 4 with both cores
+/// wake-up times. Measured: within 2 frames idle, within 4 with both cores
 /// kept busy by other processes.
 const ALIGNMENT_TOLERANCE: i64 = 8;
 
