@@ -13,6 +13,7 @@ use rtrb::{Consumer, Producer};
 use crate::capture::{CaptureWriter, Tag, TagHistory};
 use crate::command::{Action, Change, Command};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
+use crate::meter::LiveMeter;
 use crate::mix;
 use crate::shared::{Notifier, Shared};
 
@@ -23,6 +24,13 @@ pub(crate) enum Message {
     Outcome(Outcome, Box<Change>),
     /// Any other event.
     Event(Event),
+    /// A live meter's window; its levels follow in the meter's own ring.
+    Meter {
+        /// The window's first stream frame.
+        stream_frame: u64,
+        /// Its length.
+        frames: u64,
+    },
 }
 
 /// A command waiting for its stream frame.
@@ -87,6 +95,7 @@ pub(crate) struct Core {
     /// Message slots kept free for outcomes; other events use the rest.
     outcome_reserve: usize,
     capture: CaptureWriter,
+    meter: Option<Box<LiveMeter>>,
     shared: Arc<Shared>,
 }
 
@@ -103,6 +112,7 @@ pub(crate) struct EngineParts {
     pub(crate) messages: Producer<Message>,
     pub(crate) outcome_reserve: usize,
     pub(crate) capture: CaptureWriter,
+    pub(crate) meter: Option<Box<LiveMeter>>,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -245,6 +255,7 @@ impl Core {
             messages: parts.messages,
             outcome_reserve: parts.outcome_reserve,
             capture: parts.capture,
+            meter: parts.meter,
             shared: parts.shared,
         }
     }
@@ -316,6 +327,16 @@ impl Core {
             mix::clamp(&mut self.output[..frames * oc]);
         }
         self.capture_input(period_start, frames);
+        if let Some(meter) = &mut self.meter {
+            meter.period(
+                period_start,
+                &self.input[..frames * self.in_channels],
+                &self.output[..frames * oc],
+                &mut self.messages,
+                self.outcome_reserve,
+                &self.shared.events_lost,
+            );
+        }
         let report = PositionReport {
             stream_frame: self.s,
             id: self.current.id(),

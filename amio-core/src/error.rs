@@ -42,6 +42,36 @@ pub enum Error {
         /// The value found.
         value: f32,
     },
+    /// Clips that must agree (frame rate, channels or length) do not.
+    #[error("{operation}: clip {index} has {property} {got}, clip 0 has {expected} (the clips must have the same {property})")]
+    ClipsDiffer {
+        /// What was being done ("concatenating clips", …).
+        operation: &'static str,
+        /// The clip that differs from clip 0, in the order given.
+        index: usize,
+        /// "frame rate", "channels" or "frames".
+        property: &'static str,
+        /// Clip 0's value.
+        expected: u64,
+        /// Its value.
+        got: u64,
+    },
+    /// An argument broke its rule.
+    #[error("{argument}: {rule}")]
+    Argument {
+        /// The argument (and what it was for).
+        argument: &'static str,
+        /// The value and the rule it broke.
+        rule: String,
+    },
+    /// An AU/SND file could not be read.
+    #[error("{path}: {problem}")]
+    Au {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A WAV file could not be read or written.
     #[error("{path}: {source}")]
     Wav {

@@ -172,6 +172,9 @@ pub enum Event {
     },
     /// The driver failed; the stream no longer runs.
     Fatal(DriverFault),
+    /// Live meter levels of the input and output over a period or window
+    /// ([`crate::Config::metering`]).
+    Meter(crate::meter::Meter),
 }
 
 impl Event {
@@ -184,6 +187,7 @@ impl Event {
             | Event::InputLost { stream_frame, .. }
             | Event::Latency { stream_frame, .. }
             | Event::Notice { stream_frame, .. } => Some(*stream_frame),
+            Event::Meter(m) => Some(m.stream_frame),
             Event::EventsLost { .. } | Event::Fatal(_) => None,
         }
     }

@@ -18,6 +18,7 @@ use crate::driver::StreamInfo;
 use crate::engine::{Engine, EngineParts, Message};
 use crate::error::{Error, Result};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
+use crate::meter::{LiveMeter, MeterLevels, Metering};
 use crate::mix::Prepared;
 use crate::playspec::Playspec;
 use crate::shared::Shared;
@@ -44,6 +45,10 @@ pub struct Config {
     /// Captured frames buffered for the control side before input is
     /// dropped. Default 262144 (5.4 s at 48 kHz).
     pub input_buffer_frames: usize,
+    /// Live meters of the input and output ([`Event::Meter`]): off, every
+    /// period, or every window of stream frames. Meters share the event
+    /// queue's room (`event_capacity`). Default off.
+    pub metering: Metering,
 }
 
 impl Default for Config {
@@ -56,6 +61,7 @@ impl Default for Config {
             outcome_capacity: 1024,
             event_capacity: 1024,
             input_buffer_frames: 1 << 18,
+            metering: Metering::Off,
         }
     }
 }
@@ -70,6 +76,8 @@ pub struct Interface {
     commands: Producer<Command>,
     messages: Consumer<Message>,
     input: InputReader,
+    /// Live meters' levels, as the engine sent them ([`Message::Meter`]).
+    meter_levels: Option<MeterLevels>,
     shared: Arc<Shared>,
     command_capacity: usize,
     outcome_capacity: usize,
@@ -118,6 +126,9 @@ impl Interface {
                 return Err(config_error(field, "must be above 0"));
             }
         }
+        if let Metering::Window(window) = config.metering {
+            window.check(info.frame_rate)?;
+        }
         let latency = crate::capture::round_trip(
             info.capture_latency,
             info.playback_latency,
@@ -155,6 +166,7 @@ impl Interface {
             insert_at: 0,
             start_from: 0,
         });
+        let (meter, meter_levels) = LiveMeter::new(config.metering, info, config.event_capacity);
         let engine = Engine::new(EngineParts {
             out_channels: info.out_channels,
             in_channels: info.in_channels,
@@ -167,6 +179,7 @@ impl Interface {
             messages: message_tx,
             outcome_reserve: config.outcome_capacity,
             capture: capture_tx,
+            meter: meter.map(Box::new),
             shared: Arc::clone(&shared),
         });
         let interface = Interface {
@@ -174,6 +187,7 @@ impl Interface {
             commands: command_tx,
             messages: message_rx,
             input: capture_rx,
+            meter_levels,
             shared,
             command_capacity: config.command_capacity,
             outcome_capacity: config.outcome_capacity,
@@ -329,6 +343,15 @@ impl Interface {
                     self.backlog.push_back(Event::Outcome(outcome));
                 }
                 Message::Event(event) => self.backlog.push_back(event),
+                Message::Meter {
+                    stream_frame,
+                    frames,
+                } => {
+                    if let Some(levels) = &mut self.meter_levels {
+                        self.backlog
+                            .push_back(Event::Meter(levels.take(stream_frame, frames)));
+                    }
+                }
             }
         }
         let lost = self.shared.events_lost.swap(0, Ordering::Relaxed);

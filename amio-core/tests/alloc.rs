@@ -1,12 +1,13 @@
 //! The audio half never allocates or frees: the engine runs under a counting
 //! global allocator through swaps, supersedes, locates, input capture, a
-//! full input queue, a full event queue, xruns and latency changes.
+//! full input queue, a full event queue, xruns, latency changes and live
+//! meters.
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod support;
 
 use amio_core::rt_guard::{self, CountingAllocator};
-use amio_core::{Clip, Config, Entry, Playspec};
+use amio_core::{Clip, Config, Entry, MeterWindow, Metering, Playspec};
 use support::*;
 
 #[global_allocator]
@@ -44,6 +45,9 @@ fn the_engine_never_allocates_or_frees() {
         event_capacity: 8,         // fills up: events are read only at the end
         outcome_capacity: 64,
         max_latency: 4096,
+        // Windows span periods; meters are sent, then dropped with the
+        // events once the queue is full.
+        metering: Metering::Window(MeterWindow::PerSecond(24)),
         ..Config::default()
     };
     let mut rig = Rig::new(2, 2, 256, (64, 64), &config);
@@ -136,5 +140,8 @@ fn the_engine_never_allocates_or_frees() {
     assert!(events
         .iter()
         .any(|e| matches!(e, amio_core::Event::EventsLost { .. })));
+    assert!(events.iter().any(
+        |e| matches!(e, amio_core::Event::Meter(m) if m.input.len() == 2 && m.output.len() == 2)
+    ));
     assert!(rig.interface.unresolved().count() <= 2);
 }

@@ -14,6 +14,29 @@
 #include <stdint.h>
 
 /**
+ * The original AMIO's pan law: left = v·(1 − pan), right = v·(1 + pan).
+ */
+#define AMIO_PAN_LINEAR 0
+
+/**
+ * Equal power: left = v·√2·sin((1 − pan)·π/4), right = v·√2·sin((1 +
+ * pan)·π/4); centre gives v to both sides, as the linear law does.
+ */
+#define AMIO_PAN_EQUAL_POWER 1
+
+/**
+ * Windows of a number of frames (also a `metering` value of
+ * `amio_stream_config`).
+ */
+#define AMIO_WINDOW_FRAMES 2
+
+/**
+ * A number of windows a second, like the original AMIO's 24 (also a
+ * `metering` value of `amio_stream_config`).
+ */
+#define AMIO_WINDOW_PER_SECOND 3
+
+/**
  * `range_end` meaning "to the end of the clip".
  */
 #define AMIO_WHOLE_CLIP UINT64_MAX
@@ -23,6 +46,16 @@
  * frame.
  */
 #define AMIO_NOW UINT64_MAX
+
+/**
+ * No live meters.
+ */
+#define AMIO_METERING_OFF 0
+
+/**
+ * A live meter for every period.
+ */
+#define AMIO_METERING_EVERY_PERIOD 1
 
 /**
  * Major version of libamio (tested equal to the crate's version).
@@ -44,7 +77,7 @@
  * incompatibly. A host compiled against this header can check
  * `amio_abi_version() == AMIO_ABI_VERSION` at startup.
  */
-#define AMIO_ABI_VERSION 1
+#define AMIO_ABI_VERSION 2
 
 /**
  * What every fallible function returns. The values are fixed and never
@@ -191,6 +224,21 @@ typedef struct amio_clip_info {
 } amio_clip_info;
 
 /**
+ * One channel's level over a window, in dB of full scale; silence is
+ * `-INFINITY`, never NaN.
+ */
+typedef struct amio_level {
+  /**
+   * The largest |sample|.
+   */
+  float peak_db;
+  /**
+   * The root of the mean square.
+   */
+  float rms_db;
+} amio_level;
+
+/**
  * One playspec entry (SPEC.md, "Playspec entry").
  */
 typedef struct amio_entry {
@@ -327,6 +375,16 @@ typedef struct amio_stream_config {
    * Passed to both callbacks.
    */
   void *callback_user;
+  /**
+   * Live meters (`AMIO_EVENT_METER`): `AMIO_METERING_OFF` (default),
+   * `AMIO_METERING_EVERY_PERIOD`, or `AMIO_WINDOW_FRAMES` /
+   * `AMIO_WINDOW_PER_SECOND` with `meter_window`.
+   */
+  uint32_t metering;
+  /**
+   * Frames per window, or windows per second, as `metering` says.
+   */
+  uint64_t meter_window;
 } amio_stream_config;
 
 /**
@@ -574,6 +632,12 @@ typedef uint32_t amio_notice;
 #define AMIO_EVENT_NOTICE 10
 
 /**
+ * Live meter levels for `frames` frames from `stream_frame`; read them
+ * with [`crate::amio_stream_meter_levels`] before the next poll.
+ */
+#define AMIO_EVENT_METER 11
+
+/**
  * The audio thread runs without real-time priority.
  */
 #define AMIO_NOTICE_NO_REALTIME_PRIORITY 0
@@ -706,11 +770,165 @@ enum amio_status amio_clip_read(const struct amio_clip *clip,
                                 uint64_t *frames_out);
 
 /**
+ * Reads an AU/SND file of 32-bit float samples, big- or little-endian (as
+ * Sun and Audacity's block files have them) into a clip; another encoding
+ * is `AMIO_ERROR_FORMAT`. Any thread.
+ *
+ * # Safety
+ * `path` must be NUL-terminated; `clip_out` writable.
+ */
+enum amio_status amio_clip_new_au(const char *path, struct amio_clip **clip_out);
+
+/**
+ * Makes `frames` frames of silence in `channels` channels. Any thread.
+ *
+ * # Safety
+ * `clip_out` must be writable.
+ */
+enum amio_status amio_clip_new_silence(uint32_t frame_rate,
+                                       uint32_t channels,
+                                       uint64_t frames,
+                                       struct amio_clip **clip_out);
+
+/**
+ * Makes a sine of `frequency` Hz and peak `amplitude`, from phase 0, the
+ * same in each of `channels` channels. Any thread.
+ *
+ * # Safety
+ * `clip_out` must be writable.
+ */
+enum amio_status amio_clip_new_sine(uint32_t frame_rate,
+                                    uint32_t channels,
+                                    uint64_t frames,
+                                    double frequency,
+                                    float amplitude,
+                                    struct amio_clip **clip_out);
+
+/**
+ * Makes the `count` clips one after another; they must share frame rate
+ * and channels (else `AMIO_ERROR_INVALID_CLIP`, the message naming the
+ * clip and what differs). Any thread.
+ *
+ * # Safety
+ * `clips` must point to `count` handles; `clip_out` writable.
+ */
+enum amio_status amio_clip_concat(const struct amio_clip *const *clips,
+                                  size_t count,
+                                  struct amio_clip **clip_out);
+
+/**
+ * Makes a copy of `clip` with the frames from `at` on replaced by
+ * `other`'s. Frames of `other` before frame 0 are left out; frames past
+ * the end too, unless `extend` (then the clip grows, silence filling any
+ * gap). Any thread.
+ *
+ * # Safety
+ * `clip_out` must be writable.
+ */
+enum amio_status amio_clip_overwrite(const struct amio_clip *clip,
+                                     const struct amio_clip *other,
+                                     int64_t at,
+                                     bool extend,
+                                     struct amio_clip **clip_out);
+
+/**
+ * Makes a copy of `clip` cut to `frames` frames or padded with silence to
+ * them. Any thread.
+ *
+ * # Safety
+ * `clip_out` must be writable.
+ */
+enum amio_status amio_clip_resize(const struct amio_clip *clip,
+                                  uint64_t frames,
+                                  struct amio_clip **clip_out);
+
+/**
+ * Makes a mono clip of channel `channel` (from 0) of `clip`. Any thread.
+ *
+ * # Safety
+ * `clip_out` must be writable.
+ */
+enum amio_status amio_clip_channel(const struct amio_clip *clip,
+                                   uint32_t channel,
+                                   struct amio_clip **clip_out);
+
+/**
+ * Makes a stereo clip from two mono clips of the same frame rate and
+ * length. Any thread.
+ *
+ * # Safety
+ * `clip_out` must be writable.
+ */
+enum amio_status amio_clip_stereo(const struct amio_clip *left,
+                                  const struct amio_clip *right,
+                                  struct amio_clip **clip_out);
+
+/**
  * Frees a clip handle. The samples live on while a playspec uses them.
  * NULL does nothing; a handle already freed is `AMIO_ERROR_INVALID_HANDLE`.
  * Any thread.
  */
 enum amio_status amio_clip_free(struct amio_clip *clip);
+
+/**
+ * The amplitude factor of `db` decibels (`-INFINITY` gives 0). Any thread.
+ */
+double amio_db_to_amplitude(double db);
+
+/**
+ * The decibels of the amplitude factor `amplitude` (0 gives `-INFINITY`,
+ * never NaN). Any thread.
+ */
+double amio_amplitude_to_db(double amplitude);
+
+/**
+ * Turns a fader at `volume_db` and `pan` (-1 left .. 1 right) into the
+ * gains of a stereo entry, `gains_out[0]` left and `gains_out[1]` right,
+ * with `law` (`AMIO_PAN_*`). A pan outside -1..1 is
+ * `AMIO_ERROR_INVALID_ARGUMENT`, never clamped. Any thread.
+ *
+ * # Safety
+ * `gains_out` must point to 2 writable floats.
+ */
+enum amio_status amio_fader_gains(double volume_db, double pan, uint32_t law, float *gains_out);
+
+/**
+ * Meters `clip` offline over consecutive windows from frame 0 (the last
+ * holds what is left): writes the number of windows to `windows_out` and,
+ * window by window, one level per channel into `levels` and each window's
+ * first frame into `starts` (NULL for none). Call with `levels` NULL and
+ * `levels_len` 0 to learn the count; a `levels` shorter than windows ×
+ * channels (or `starts` than windows) is `AMIO_ERROR_BUFFER_SIZE`. Any
+ * thread.
+ *
+ * # Safety
+ * `levels` must hold `levels_len` items, `starts` (unless NULL)
+ * `starts_len`; `windows_out` writable.
+ */
+enum amio_status amio_clip_meter(const struct amio_clip *clip,
+                                 uint32_t window_kind,
+                                 uint64_t window_value,
+                                 struct amio_level *levels,
+                                 size_t levels_len,
+                                 uint64_t *starts,
+                                 size_t starts_len,
+                                 uint64_t *windows_out);
+
+/**
+ * Copies the levels of the last `AMIO_EVENT_METER` polled from `stream`:
+ * one per input channel into `input`, one per output channel into
+ * `output` (each at least the stream's channel count; NULL with 0 when it
+ * has none). `AMIO_ERROR_INVALID_ARGUMENT` if no meter event was polled.
+ * Control thread.
+ *
+ * # Safety
+ * `input` must hold `input_len` items, `output` `output_len`.
+ */
+enum amio_status amio_stream_meter_levels(const struct amio_stream *stream,
+                                          struct amio_level *input,
+                                          size_t input_len,
+                                          struct amio_level *output,
+                                          size_t output_len);
 
 /**
  * Makes an empty playspec. Any thread.

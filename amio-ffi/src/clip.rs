@@ -196,6 +196,192 @@ pub unsafe extern "C" fn amio_clip_read(
     })
 }
 
+/// Hands a new clip out through `clip_out`.
+///
+/// # Safety
+/// `clip_out` must be writable (checked non-NULL by the caller first).
+unsafe fn put(clip_out: *mut *mut amio_clip, clip: Clip) -> Result<(), Failure> {
+    // SAFETY: per this function's contract.
+    unsafe { write_out(clip_out, "clip_out", registry::insert(Object::Clip(clip))) }
+}
+
+/// Reads an AU/SND file of 32-bit float samples, big- or little-endian (as
+/// Sun and Audacity's block files have them) into a clip; another encoding
+/// is `AMIO_ERROR_FORMAT`. Any thread.
+///
+/// # Safety
+/// `path` must be NUL-terminated; `clip_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_new_au(
+    path: *const c_char,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_new_au", || {
+        check_out(clip_out, "clip_out")?;
+        // SAFETY: per this function's contract.
+        let p = unsafe { c_path(path, "path") }?;
+        let clip = Clip::from_au(&p)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, clip) }
+    })
+}
+
+/// Makes `frames` frames of silence in `channels` channels. Any thread.
+///
+/// # Safety
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_new_silence(
+    frame_rate: u32,
+    channels: u32,
+    frames: u64,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_new_silence", || {
+        check_out(clip_out, "clip_out")?;
+        check_rate_channels(frame_rate, channels)?;
+        let frames = usize::try_from(frames).unwrap_or(usize::MAX);
+        let clip = Clip::silence(frame_rate, channels as usize, frames)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, clip) }
+    })
+}
+
+/// Makes a sine of `frequency` Hz and peak `amplitude`, from phase 0, the
+/// same in each of `channels` channels. Any thread.
+///
+/// # Safety
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_new_sine(
+    frame_rate: u32,
+    channels: u32,
+    frames: u64,
+    frequency: f64,
+    amplitude: f32,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_new_sine", || {
+        check_out(clip_out, "clip_out")?;
+        check_rate_channels(frame_rate, channels)?;
+        let frames = usize::try_from(frames).unwrap_or(usize::MAX);
+        let clip = Clip::sine(frame_rate, channels as usize, frames, frequency, amplitude)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, clip) }
+    })
+}
+
+/// Makes the `count` clips one after another; they must share frame rate
+/// and channels (else `AMIO_ERROR_INVALID_CLIP`, the message naming the
+/// clip and what differs). Any thread.
+///
+/// # Safety
+/// `clips` must point to `count` handles; `clip_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_concat(
+    clips: *const *const amio_clip,
+    count: usize,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_concat", || {
+        check_out(clip_out, "clip_out")?;
+        // SAFETY: per this function's contract.
+        let handles = unsafe { slice(clips, count, "clips") }?;
+        let clips = handles
+            .iter()
+            .map(|&h| registry::clip(h, "clips[i]"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let clip = Clip::concat(&clips)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, clip) }
+    })
+}
+
+/// Makes a copy of `clip` with the frames from `at` on replaced by
+/// `other`'s. Frames of `other` before frame 0 are left out; frames past
+/// the end too, unless `extend` (then the clip grows, silence filling any
+/// gap). Any thread.
+///
+/// # Safety
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_overwrite(
+    clip: *const amio_clip,
+    other: *const amio_clip,
+    at: i64,
+    extend: bool,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_overwrite", || {
+        check_out(clip_out, "clip_out")?;
+        let c = registry::clip(clip, "clip")?;
+        let o = registry::clip(other, "other")?;
+        let out = c.overwrite(&o, at, extend)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, out) }
+    })
+}
+
+/// Makes a copy of `clip` cut to `frames` frames or padded with silence to
+/// them. Any thread.
+///
+/// # Safety
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_resize(
+    clip: *const amio_clip,
+    frames: u64,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_resize", || {
+        check_out(clip_out, "clip_out")?;
+        let c = registry::clip(clip, "clip")?;
+        let out = c.resize(usize::try_from(frames).unwrap_or(usize::MAX))?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, out) }
+    })
+}
+
+/// Makes a mono clip of channel `channel` (from 0) of `clip`. Any thread.
+///
+/// # Safety
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_channel(
+    clip: *const amio_clip,
+    channel: u32,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_channel", || {
+        check_out(clip_out, "clip_out")?;
+        let c = registry::clip(clip, "clip")?;
+        let out = c.channel(channel as usize)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, out) }
+    })
+}
+
+/// Makes a stereo clip from two mono clips of the same frame rate and
+/// length. Any thread.
+///
+/// # Safety
+/// `clip_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_stereo(
+    left: *const amio_clip,
+    right: *const amio_clip,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_stereo", || {
+        check_out(clip_out, "clip_out")?;
+        let l = registry::clip(left, "left")?;
+        let r = registry::clip(right, "right")?;
+        let out = Clip::stereo(&l, &r)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, out) }
+    })
+}
+
 /// Frees a clip handle. The samples live on while a playspec uses them.
 /// NULL does nothing; a handle already freed is `AMIO_ERROR_INVALID_HANDLE`.
 /// Any thread.

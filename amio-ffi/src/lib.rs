@@ -25,6 +25,8 @@
 mod args;
 pub mod backends;
 pub mod clip;
+pub mod fader;
+pub mod meter;
 pub mod playspec;
 mod registry;
 pub mod status;
@@ -33,6 +35,8 @@ pub mod version;
 
 pub use backends::*;
 pub use clip::*;
+pub use fader::*;
+pub use meter::*;
 pub use playspec::*;
 pub use status::*;
 pub use stream::*;

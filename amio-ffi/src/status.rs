@@ -122,7 +122,10 @@ impl From<Error> for Failure {
             | Error::ClipFrameRate
             | Error::ClipPartialFrame { .. }
             | Error::ClipChannelLength { .. }
-            | Error::ClipSampleNotFinite { .. } => AMIO_ERROR_INVALID_CLIP,
+            | Error::ClipSampleNotFinite { .. }
+            | Error::ClipsDiffer { .. } => AMIO_ERROR_INVALID_CLIP,
+            Error::Argument { .. } => AMIO_ERROR_INVALID_ARGUMENT,
+            Error::Au { .. } => AMIO_ERROR_FORMAT,
             Error::Wav {
                 source: hound::Error::IoError(_),
                 ..

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use amio_core::plugin::PluginOptions;
 use amio_core::{
-    Config, Event, NullConfig, NullControl, NullDriver, OutcomeKind, Stream, StreamConfig,
+    Config, Event, Meter, Metering, NullConfig, NullControl, NullDriver, OutcomeKind, Stream,
+    StreamConfig,
 };
 
 use crate::args::{fill, optional_text, slice, slice_mut, text};
@@ -88,7 +89,18 @@ pub struct amio_stream_config {
     pub input_callback: amio_input_callback,
     /// Passed to both callbacks.
     pub callback_user: *mut c_void,
+    /// Live meters (`AMIO_EVENT_METER`): `AMIO_METERING_OFF` (default),
+    /// `AMIO_METERING_EVERY_PERIOD`, or `AMIO_WINDOW_FRAMES` /
+    /// `AMIO_WINDOW_PER_SECOND` with `meter_window`.
+    pub metering: u32,
+    /// Frames per window, or windows per second, as `metering` says.
+    pub meter_window: u64,
 }
+
+/// No live meters.
+pub const AMIO_METERING_OFF: u32 = 0;
+/// A live meter for every period.
+pub const AMIO_METERING_EVERY_PERIOD: u32 = 1;
 
 /// What a stream opened.
 #[repr(C)]
@@ -153,6 +165,9 @@ pub const AMIO_EVENT_FATAL: amio_event_kind = 9;
 /// The driver says something about how it runs: `count` is the notice
 /// (`AMIO_NOTICE_*`), `message` describes it.
 pub const AMIO_EVENT_NOTICE: amio_event_kind = 10;
+/// Live meter levels for `frames` frames from `stream_frame`; read them
+/// with [`crate::amio_stream_meter_levels`] before the next poll.
+pub const AMIO_EVENT_METER: amio_event_kind = 11;
 
 /// Notices of `AMIO_EVENT_NOTICE`.
 pub type amio_notice = u32;
@@ -249,6 +264,8 @@ pub(crate) struct StreamObject {
     signalled: AtomicBool,
     quit: AtomicBool,
     interval: Duration,
+    /// The last meter event polled, for [`crate::amio_stream_meter_levels`].
+    last_meter: Mutex<Option<Meter>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -258,6 +275,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl StreamObject {
     fn stream(&self) -> MutexGuard<'_, Stream> {
         lock(&self.stream)
+    }
+
+    /// The last meter event polled.
+    pub(crate) fn last_meter(&self) -> Option<Meter> {
+        lock(&self.last_meter).clone()
     }
 
     /// Watches for events and wakes the host (one thread per stream, made
@@ -359,6 +381,8 @@ fn defaults() -> amio_stream_config {
         output_callback: None,
         input_callback: None,
         callback_user: std::ptr::null_mut(),
+        metering: AMIO_METERING_OFF,
+        meter_window: 0,
     }
 }
 
@@ -440,6 +464,15 @@ pub unsafe extern "C" fn amio_stream_open(
                 u64::from(c.input_buffer_frames),
                 d.input_buffer_frames as u64,
             ) as usize,
+            metering: match c.metering {
+                AMIO_METERING_OFF => Metering::Off,
+                AMIO_METERING_EVERY_PERIOD => Metering::EveryPeriod,
+                kind => Metering::Window(crate::meter::window(
+                    kind,
+                    c.meter_window,
+                    "config->metering",
+                )?),
+            },
         };
         let (driver, null): (Box<dyn amio_core::AudioDriver>, _) = if backend == "null" {
             let mut driver =
@@ -483,6 +516,7 @@ pub unsafe extern "C" fn amio_stream_open(
             wake: Mutex::new(Wake::default()),
             signalled: AtomicBool::new(false),
             quit: AtomicBool::new(false),
+            last_meter: Mutex::new(None),
             interval: (period / 2).clamp(Duration::from_millis(1), Duration::from_millis(20)),
         };
         let handle = registry::insert(Object::Stream(Arc::new(object)));
@@ -768,6 +802,11 @@ fn c_event(e: &Event) -> amio_event {
             out.count = *notice as u64;
             fill(&mut out.message, notice.describe());
         }
+        Event::Meter(m) => {
+            out.kind = AMIO_EVENT_METER;
+            out.stream_frame = m.stream_frame;
+            out.frames = m.frames;
+        }
         Event::Fatal(f) => {
             out.kind = AMIO_EVENT_FATAL;
             out.fault_kind = f.kind as u32;
@@ -798,6 +837,9 @@ pub unsafe extern "C" fn amio_stream_poll_event(
             let e = s.poll_event();
             if e.is_none() {
                 object.rearm();
+            }
+            if let Some(Event::Meter(m)) = &e {
+                *lock(&object.last_meter) = Some(m.clone());
             }
             Ok(e)
         })?;

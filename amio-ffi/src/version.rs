@@ -12,7 +12,7 @@ pub const AMIO_VERSION_PATCH: u32 = 0;
 /// The C ABI's version: raised when a function, struct or value changes
 /// incompatibly. A host compiled against this header can check
 /// `amio_abi_version() == AMIO_ABI_VERSION` at startup.
-pub const AMIO_ABI_VERSION: u32 = 1;
+pub const AMIO_ABI_VERSION: u32 = 2;
 
 /// libamio's version, `"MAJOR.MINOR.PATCH"`. Any thread.
 #[no_mangle]

@@ -5,6 +5,12 @@
 //! clones a reference count, never the samples. Clips are built on the control
 //! side; the audio thread only reads them, and they are freed on the control
 //! side when the last playspec that uses them is retired.
+//!
+//! Clips come from samples, WAV files ([`Clip::from_wav`]) and AU/SND files
+//! of 32-bit floats ([`Clip::from_au`]), or from the clip tools
+//! ([`Clip::silence`], [`Clip::sine`], [`Clip::concat`],
+//! [`Clip::overwrite`], [`Clip::resize`], [`Clip::channel`],
+//! [`Clip::stereo`]), which return new clips and leave theirs untouched.
 
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -14,6 +20,9 @@ use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
 use crate::error::{Error, Result};
+
+mod au;
+mod edit;
 
 /// Immutable audio: channels, frames, a frame rate and interleaved f32 samples.
 ///
