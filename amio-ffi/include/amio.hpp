@@ -17,6 +17,7 @@
 #ifndef AMIO_HPP
 #define AMIO_HPP
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -94,6 +95,17 @@ private:
 };
 } // namespace detail
 
+/// The amplitude factor of `db` decibels.
+inline double db_to_amplitude(double db) { return amio_db_to_amplitude(db); }
+/// The decibels of an amplitude factor (0 gives -infinity).
+inline double amplitude_to_db(double amplitude) { return amio_amplitude_to_db(amplitude); }
+/// A fader's stereo gains {left, right}; a pan outside -1..1 throws.
+inline std::array<float, 2> fader_gains(double volume_db, double pan, uint32_t law = AMIO_PAN_LINEAR) {
+    std::array<float, 2> g{};
+    check(amio_fader_gains(volume_db, pan, law, g.data()));
+    return g;
+}
+
 /// Immutable audio.
 class clip {
 public:
@@ -114,6 +126,67 @@ public:
         amio_clip *h = nullptr;
         check(amio_clip_new_wav(path.c_str(), &h));
         return clip(h);
+    }
+    /// From an AU/SND file of 32-bit floats, either byte order.
+    static clip from_au(const std::string &path) {
+        amio_clip *h = nullptr;
+        check(amio_clip_new_au(path.c_str(), &h));
+        return clip(h);
+    }
+    /// `frames` frames of silence.
+    static clip silence(uint32_t frame_rate, uint32_t channels, uint64_t frames) {
+        amio_clip *h = nullptr;
+        check(amio_clip_new_silence(frame_rate, channels, frames, &h));
+        return clip(h);
+    }
+    /// A sine from phase 0, the same in every channel.
+    static clip sine(uint32_t frame_rate, uint32_t channels, uint64_t frames, double frequency, float amplitude) {
+        amio_clip *h = nullptr;
+        check(amio_clip_new_sine(frame_rate, channels, frames, frequency, amplitude, &h));
+        return clip(h);
+    }
+    /// The clips one after another (same frame rate and channels).
+    static clip concat(const std::vector<const clip *> &clips) {
+        std::vector<const amio_clip *> handles;
+        for (const clip *c : clips) {
+            handles.push_back(c->get());
+        }
+        amio_clip *h = nullptr;
+        check(amio_clip_concat(handles.data(), handles.size(), &h));
+        return clip(h);
+    }
+    /// Two mono clips as one stereo clip.
+    static clip stereo(const clip &left, const clip &right) {
+        amio_clip *h = nullptr;
+        check(amio_clip_stereo(left.get(), right.get(), &h));
+        return clip(h);
+    }
+    /// A copy with the frames from `at` on replaced by `other`'s.
+    clip overwrite(const clip &other, int64_t at, bool extend) const {
+        amio_clip *h = nullptr;
+        check(amio_clip_overwrite(get(), other.get(), at, extend, &h));
+        return clip(h);
+    }
+    /// A copy cut or padded with silence to `frames` frames.
+    clip resize(uint64_t frames) const {
+        amio_clip *h = nullptr;
+        check(amio_clip_resize(get(), frames, &h));
+        return clip(h);
+    }
+    /// One channel as a mono clip.
+    clip channel(uint32_t channel) const {
+        amio_clip *h = nullptr;
+        check(amio_clip_channel(get(), channel, &h));
+        return clip(h);
+    }
+    /// Peak and RMS per channel over windows (`AMIO_WINDOW_FRAMES` or
+    /// `AMIO_WINDOW_PER_SECOND`): window by window, one level per channel.
+    std::vector<amio_level> meter(uint32_t window_kind, uint64_t window) const {
+        uint64_t windows = 0;
+        check(amio_clip_meter(get(), window_kind, window, nullptr, 0, nullptr, 0, &windows));
+        std::vector<amio_level> levels(static_cast<size_t>(windows) * info().channels);
+        check(amio_clip_meter(get(), window_kind, window, levels.data(), levels.size(), nullptr, 0, &windows));
+        return levels;
     }
     /// A new clip at another frame rate.
     clip resample(uint32_t frame_rate) const {
@@ -246,6 +319,13 @@ public:
             return std::nullopt;
         }
         return e;
+    }
+    /// The levels of the last `AMIO_EVENT_METER` polled: input, then output.
+    std::pair<std::vector<amio_level>, std::vector<amio_level>> meter_levels() {
+        amio_stream_info i = info();
+        std::vector<amio_level> in(i.in_channels), out(i.out_channels);
+        check(amio_stream_meter_levels(h_.get(), in.data(), in.size(), out.data(), out.size()));
+        return {in, out};
     }
     /// Reads captured input into `buffer` (whole frames); the chunk read, if any.
     std::optional<amio_chunk_info> read_input(std::vector<float> &buffer) {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use amio_testkit::JackServer;
+use amio_testkit::{JackServer, Scratch};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -167,6 +167,19 @@ fn a_c_host_feeding_bad_input_gets_statuses_under_valgrind() {
         String::from_utf8_lossy(&out.stderr).trim().is_empty(),
         "valgrind or the host reported something"
     );
+}
+
+#[test]
+fn a_c_host_uses_the_clip_tools_meters_and_fader_under_valgrind() {
+    let exe = compile("tests/c/tools.c");
+    let dir = Scratch::new("c-tools");
+    let out = run(&exe, &[dir.to_str().unwrap()], &[], true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "tools host failed (99: valgrind found errors)"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tools: ok"));
 }
 
 #[test]

@@ -2,6 +2,8 @@
 // render on the null backend stepped by hand checked sample by sample.
 #include <amio.hpp>
 
+#include <cmath>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -97,6 +99,29 @@ int main() {
     } catch (const amio::error &e) {
         EXPECT(e.status() == AMIO_ERROR_CLOSED);
     }
+
+    // Clip tools, meters and the fader.
+    auto tone = amio::clip::sine(48000, 1, 4800, 1000.0, 1.0f);
+    auto quiet = amio::clip::silence(48000, 1, 4800);
+    auto stereo = amio::clip::stereo(tone, quiet);
+    auto joined = amio::clip::concat({&stereo, &stereo});
+    EXPECT(joined.info().frames == 9600 && joined.info().channels == 2);
+    EXPECT(joined.resize(100).info().frames == 100);
+    EXPECT(joined.channel(1).info().channels == 1);
+    EXPECT(stereo.overwrite(stereo, 4000, true).info().frames == 8800);
+    auto levels = stereo.meter(AMIO_WINDOW_FRAMES, 480);
+    EXPECT(levels.size() == 20);
+    EXPECT(levels[0].peak_db == 0.0f && levels[0].rms_db < -3.0f && levels[0].rms_db > -3.02f);
+    EXPECT(std::isinf(levels[1].peak_db) && levels[1].peak_db < 0);
+    auto g = amio::fader_gains(0.0, -0.5);
+    EXPECT(g[0] == 1.5f && g[1] == 0.5f);
+    try {
+        amio::fader_gains(0.0, -1.01);
+        EXPECT(false);
+    } catch (const amio::error &e) {
+        EXPECT(e.status() == AMIO_ERROR_INVALID_ARGUMENT);
+    }
+    EXPECT(amio::amplitude_to_db(amio::db_to_amplitude(-6.0)) + 6.0 < 1e-12);
     std::printf("cpp host: ok (libamio %s)\n", amio::version().c_str());
     return 0;
 }
