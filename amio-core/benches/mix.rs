@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use amio_core::{Clip, Config, Engine, Entry, Interface, Playspec, StreamInfo};
+use amio_core::{Clip, Config, Engine, Entry, Interface, Metering, Playspec, StreamInfo};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 const RATE: u32 = 48_000;
@@ -58,6 +58,12 @@ fn workload(clips: &[Clip]) -> Playspec {
 
 /// An engine with `playspec` scheduled at frame 0 and rolling.
 fn engine(playspec: &Playspec, period: usize) -> (Interface, Engine) {
+    engine_metering(playspec, period, Metering::Off)
+}
+
+/// The same with live meters; the event queue holds every meter of the
+/// run, so none is dropped and nothing is read while timing.
+fn engine_metering(playspec: &Playspec, period: usize, metering: Metering) -> (Interface, Engine) {
     let info = StreamInfo {
         backend: "bench".into(),
         device: "bench".into(),
@@ -69,7 +75,12 @@ fn engine(playspec: &Playspec, period: usize) -> (Interface, Engine) {
         capture_latency: 0,
         playback_latency: 0,
     };
-    let (mut interface, engine) = Interface::new(&info, &Config::default()).unwrap();
+    let config = Config {
+        metering,
+        event_capacity: 2 * FRAMES / period + 16,
+        ..Config::default()
+    };
+    let (mut interface, engine) = Interface::new(&info, &config).unwrap();
     interface.schedule(playspec, 0, 0, Some(0)).unwrap();
     interface.roll(Some(0)).unwrap();
     (interface, engine)
@@ -121,9 +132,21 @@ static FLOOR: Mutex<Option<f64>> = Mutex::new(None);
 
 /// Times `iters` runs of the period loop (setup excluded) and records the mean.
 fn timed(name: &str, entries: usize, period: usize, playspec: &Playspec, iters: u64) -> Duration {
+    timed_metering(name, entries, period, playspec, Metering::Off, iters)
+}
+
+/// [`timed`] with live meters.
+fn timed_metering(
+    name: &str,
+    entries: usize,
+    period: usize,
+    playspec: &Playspec,
+    metering: Metering,
+    iters: u64,
+) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (_interface, mut e) = engine(playspec, period);
+        let (_interface, mut e) = engine_metering(playspec, period, metering);
         let start = Instant::now();
         render_all(&mut e, period, |out| {
             black_box(out);
@@ -213,6 +236,28 @@ fn bench_sparse(c: &mut Criterion) {
     group.finish();
 }
 
+/// W(8, 256) with live meters every period against none: what metering
+/// costs on the audio thread.
+fn bench_metering(c: &mut Criterion) {
+    let clips: Vec<Clip> = (0..8).map(noise_clip).collect();
+    let playspec = workload(&clips);
+    let mut group = c.benchmark_group("metering");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements((8 * FRAMES) as u64));
+    for (name, metering) in [
+        ("W(N=8), meters off", Metering::Off),
+        ("W(N=8), meters every period", Metering::EveryPeriod),
+    ] {
+        group.bench_function(BenchmarkId::new(name, 256), |b| {
+            b.iter_custom(|iters| timed_metering(name, 8, 256, &playspec, metering, iters))
+        });
+    }
+    group.finish();
+}
+
 /// A plain read of a buffer far larger than cache: the memory floor.
 fn bench_floor(c: &mut Criterion) {
     let buf: Vec<f32> = (0..(256usize << 20) / 4).map(|i| (i % 7) as f32).collect(); // 256 MiB
@@ -283,6 +328,7 @@ fn main() {
     bench_floor(&mut c);
     bench_workload(&mut c);
     bench_sparse(&mut c);
+    bench_metering(&mut c);
     c.final_summary();
     report();
 }
