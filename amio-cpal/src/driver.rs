@@ -274,90 +274,60 @@ impl CpalDriver {
         let mut streams = Vec::new();
         let shared = Arc::clone(&self.handle.0);
         shared.measured.store(false, Ordering::Release);
+        // Duplex: the input callback feeds a bridge the output side
+        // drains, and the streams' instants are put on one clock (see
+        // crate::timing); cpal's JACK host stamps both from JACK's clock.
+        let mut reader = None;
+        let mut origin = None;
+        if let (Some(input), Some(_)) = (&opened.input, &opened.output) {
+            let depth = self.bridge_depth(self.config.buffer_size);
+            let (writer, bridge_reader) = bridge(ic, depth * 8, depth, rate);
+            let shares_a_clock = self
+                .host
+                .as_ref()
+                .is_some_and(|h| matches!(h.id(), cpal::HostId::Jack));
+            origin = (!shares_a_clock).then(Instant::now);
+            let err_notifier = notifier.clone();
+            streams.push(build_input(
+                input,
+                writer,
+                StreamClock::new(origin),
+                move |e| report_error(&err_notifier, &e),
+            )?);
+            reader = Some(bridge_reader);
+        }
+        let mut runner = Runner {
+            engine: Some(engine),
+            stop: Arc::clone(&stop),
+            handback: handback_tx,
+            reader,
+            clock: StreamClock::new(origin),
+            notifier: notifier.clone(),
+            shared,
+            frame_rate: rate,
+            callbacks: 0,
+            round_trip: RoundTrip::new(),
+        };
+        let err_notifier = notifier.clone();
+        let errors = move |e| report_error(&err_notifier, &e);
         match (&opened.input, &opened.output) {
-            (Some(input), Some(output)) => {
-                let depth = self.bridge_depth(self.config.buffer_size);
-                let (writer, reader) = bridge(ic, depth * 8, depth, rate);
-                // The streams' instants on one clock (see crate::timing);
-                // cpal's JACK host stamps both from JACK's clock.
-                let shares_a_clock = self
-                    .host
-                    .as_ref()
-                    .is_some_and(|h| matches!(h.id(), cpal::HostId::Jack));
-                let origin = (!shares_a_clock).then(Instant::now);
-                let err_notifier = notifier.clone();
-                streams.push(build_input(
-                    input,
-                    writer,
-                    StreamClock::new(origin),
-                    move |e| report_error(&err_notifier, &e),
-                )?);
-                let mut runner = Runner {
-                    engine: Some(engine),
-                    stop: Arc::clone(&stop),
-                    handback: handback_tx,
-                    reader: Some(reader),
-                    clock: StreamClock::new(origin),
-                    notifier: notifier.clone(),
-                    shared,
-                    frame_rate: rate,
-                    callbacks: 0,
-                    round_trip: RoundTrip::new(),
-                };
-                let err_notifier = notifier.clone();
-                streams.push(build_output(
-                    output,
-                    oc,
-                    move |data: &mut [f32], info| runner.output(data, info),
-                    move |e| report_error(&err_notifier, &e),
-                )?);
-            }
-            (None, Some(output)) => {
-                let mut runner = Runner {
-                    engine: Some(engine),
-                    stop: Arc::clone(&stop),
-                    handback: handback_tx,
-                    reader: None,
-                    clock: StreamClock::new(None),
-                    notifier: notifier.clone(),
-                    shared,
-                    frame_rate: rate,
-                    callbacks: 0,
-                    round_trip: RoundTrip::new(),
-                };
-                let err_notifier = notifier.clone();
-                streams.push(build_output(
-                    output,
-                    oc,
-                    move |data: &mut [f32], info| runner.output(data, info),
-                    move |e| report_error(&err_notifier, &e),
-                )?);
-            }
-            (Some(input), None) => {
-                // Capture only: the engine runs in the input callback.
-                let mut runner = Runner {
-                    engine: Some(engine),
-                    stop: Arc::clone(&stop),
-                    handback: handback_tx,
-                    reader: None,
-                    clock: StreamClock::new(None),
-                    notifier: notifier.clone(),
-                    shared,
-                    frame_rate: rate,
-                    callbacks: 0,
-                    round_trip: RoundTrip::new(),
-                };
-                let err_notifier = notifier.clone();
-                streams.push(build_capture_only(
-                    input,
-                    move |data: &[f32], info| runner.input_only(data, info),
-                    move |e| report_error(&err_notifier, &e),
-                )?);
-            }
+            (_, Some(output)) => streams.push(build_output(
+                output,
+                oc,
+                move |data: &mut [f32], info| runner.output(data, info),
+                errors,
+            )?),
+            // Capture only: the engine runs in the input callback.
+            (Some(input), None) => streams.push(build_capture_only(
+                input,
+                move |data: &[f32], info| runner.input_only(data, info),
+                errors,
+            )?),
+            // Nothing to run: the engine waits for stop().
             (None, None) => {
-                // Nothing to run: the engine waits for stop().
-                let mut tx = handback_tx;
-                let _ = tx.push(engine);
+                if let Some(engine) = runner.engine.take() {
+                    let _ = runner.handback.push(engine);
+                }
             }
         }
         for s in &streams {
