@@ -439,14 +439,7 @@ fn devices_are_listed_from_alsas_name_hints() {
 #[test]
 fn the_plugin_plays_as_the_driver_does() {
     let body = || {
-        let exe = std::env::current_exe().unwrap();
-        let path = exe
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("libamio_alsa.so");
-        let plugin = amio_core::plugin::load_path(&path, "alsa").unwrap();
+        let plugin = amio_testkit::built_plugin("alsa");
         let dir = Scratch::new("plugin");
         let raw = dir.join("out.raw");
         let _ = std::fs::remove_file(&raw);
@@ -465,11 +458,7 @@ fn the_plugin_plays_as_the_driver_does() {
             stream.position().stream_frame > 24_000
         });
         stream.close().unwrap();
-        let got: Vec<f32> = std::fs::read(&raw)
-            .unwrap()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
+        let got: Vec<f32> = amio_testkit::read_raw_f32(raw.as_ref());
         let played = &got[primed * 2..];
         assert!(played == &null_render(played.len() / 2)[..]);
     };

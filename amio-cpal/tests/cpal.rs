@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use amio_core::rt_guard::{self, CountingAllocator};
-use amio_core::{Config, Event, InputChunk, Stream, StreamConfig};
+use amio_core::{AudioDriver, Config, Event, InputChunk, Stream, StreamConfig};
 use amio_cpal::{CpalConfig, CpalDriver};
 use amio_testkit::child::{alsa_config, is_child, run};
 use amio_testkit::reference::{
@@ -37,37 +37,28 @@ fn request(inputs: usize, outputs: usize) -> StreamConfig {
 /// kept busy by other processes.
 const ALIGNMENT_TOLERANCE: i64 = 8;
 
-#[test]
-fn alsa_host_into_the_file_plugin_plays_the_null_render() {
-    let test = "alsa_host_into_the_file_plugin_plays_the_null_render";
-    let dir = Scratch::new("cpal-file");
+/// Plays the reference session through `driver` into the `amio_file` PCM
+/// (its raw file is `AMIO_TEST_RAW`) and checks the file is the null
+/// render. Runs in the child.
+fn plays_the_null_render_into_the_file_pcm(driver: Box<dyn AudioDriver>) {
+    let raw = std::env::var("AMIO_TEST_RAW").unwrap();
+    let _ = std::fs::remove_file(&raw);
+    let mut stream = Stream::open(driver, &request(0, 2), &Config::default()).unwrap();
+    issue(&mut stream);
+    stream.start().unwrap();
+    wait_until("two seconds of audio", Duration::from_secs(30), || {
+        stream.position().stream_frame > 96_000
+    });
+    stream.close().unwrap();
+    let recording = amio_testkit::read_raw_f32(raw.as_ref());
+    assert_plays_the_null_render(&recording, 48_000, &(0..u64::MAX));
+}
+
+/// Runs `test` in a child whose ALSA has the `amio_file` PCM: ALSA's
+/// `file` plugin writing raw samples into a scratch directory.
+fn run_with_the_file_pcm(test: &str, scratch: &str) {
+    let dir = Scratch::new(scratch);
     let raw = dir.join("out.raw");
-    let body = || {
-        let raw = std::env::var("AMIO_TEST_RAW").unwrap();
-        let _ = std::fs::remove_file(&raw);
-        let driver = CpalDriver::new(CpalConfig {
-            host: Some("alsa".into()),
-            output_device: Some("amio_file".into()),
-            ..CpalConfig::default()
-        });
-        let mut stream =
-            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
-        issue(&mut stream);
-        stream.start().unwrap();
-        wait_until("two seconds of audio", Duration::from_secs(30), || {
-            stream.position().stream_frame > 96_000
-        });
-        stream.close().unwrap();
-        let recording: Vec<f32> = std::fs::read(&raw)
-            .unwrap()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        assert_plays_the_null_render(&recording, 48_000, &(0..u64::MAX));
-    };
-    if is_child(test) {
-        return body();
-    }
     let conf = alsa_config(
         &dir,
         &format!(
@@ -82,6 +73,19 @@ fn alsa_host_into_the_file_plugin_plays_the_null_render() {
             ("AMIO_TEST_RAW", raw.display().to_string()),
         ],
     );
+}
+
+#[test]
+fn alsa_host_into_the_file_plugin_plays_the_null_render() {
+    let test = "alsa_host_into_the_file_plugin_plays_the_null_render";
+    if is_child(test) {
+        return plays_the_null_render_into_the_file_pcm(Box::new(CpalDriver::new(CpalConfig {
+            host: Some("alsa".into()),
+            output_device: Some("amio_file".into()),
+            ..CpalConfig::default()
+        })));
+    }
+    run_with_the_file_pcm(test, "cpal-file");
 }
 
 fn jack_pcm_env(server: &JackServer, dir: &Scratch) -> Vec<(&'static str, String)> {
@@ -291,50 +295,10 @@ fn devices_are_listed_through_cpal() {
 #[test]
 fn the_plugin_plays_as_the_driver_does() {
     let test = "the_plugin_plays_as_the_driver_does";
-    let dir = Scratch::new("cpal-plugin");
-    let raw = dir.join("out.raw");
-    let body = || {
-        let raw = std::env::var("AMIO_TEST_RAW").unwrap();
-        let _ = std::fs::remove_file(&raw);
-        let exe = std::env::current_exe().unwrap();
-        let path = exe
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("libamio_cpal.so");
-        let plugin = amio_core::plugin::load_path(&path, "cpal").unwrap();
-        let driver = plugin.driver("host=alsa\noutput=amio_file").unwrap();
-        let mut stream =
-            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
-        issue(&mut stream);
-        stream.start().unwrap();
-        wait_until("two seconds of audio", Duration::from_secs(30), || {
-            stream.position().stream_frame > 96_000
-        });
-        stream.close().unwrap();
-        let recording: Vec<f32> = std::fs::read(&raw)
-            .unwrap()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        assert_plays_the_null_render(&recording, 48_000, &(0..u64::MAX));
-    };
     if is_child(test) {
-        return body();
+        let plugin = amio_testkit::built_plugin("cpal");
+        let driver = plugin.driver("host=alsa\noutput=amio_file").unwrap();
+        return plays_the_null_render_into_the_file_pcm(Box::new(driver));
     }
-    let conf = alsa_config(
-        &dir,
-        &format!(
-            "pcm.amio_file {{ type file slave.pcm null file \"{}\" format raw hint {{ show on description \"amio test file\" }} }}",
-            raw.display()
-        ),
-    );
-    run(
-        test,
-        &[
-            ("ALSA_CONFIG_PATH", conf),
-            ("AMIO_TEST_RAW", raw.display().to_string()),
-        ],
-    );
+    run_with_the_file_pcm(test, "cpal-plugin");
 }

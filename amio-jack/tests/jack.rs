@@ -214,14 +214,7 @@ fn playback_equals_the_null_render() {
 #[test]
 fn playback_through_the_plugin_equals_the_null_render() {
     // libamio_jack.so, built beside this test, loaded as libamio loads it.
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("libamio_jack.so");
-    let plugin = amio_core::plugin::load_path(&path, "jack").unwrap();
+    let plugin = amio_testkit::built_plugin("jack");
     let server = JackServer::start(256);
     let options = format!(
         "server={}\nclient_name=plugged\nconnect=none",

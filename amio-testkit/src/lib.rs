@@ -847,6 +847,28 @@ pub mod reference {
     }
 }
 
+/// A driver plugin (`libamio_<backend>.so`) cargo built beside this test
+/// binary, loaded as libamio loads plugins.
+pub fn built_plugin(backend: &str) -> amio_core::plugin::Plugin {
+    let exe = std::env::current_exe().expect("the test binary");
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the target directory");
+    let path = dir.join(format!("libamio_{backend}.so"));
+    amio_core::plugin::load_path(&path, backend).expect("loading the plugin")
+}
+
+/// A raw file of little-endian f32 samples (what ALSA's `file` plugin
+/// writes for FLOAT_LE).
+pub fn read_raw_f32(path: &std::path::Path) -> Vec<f32> {
+    std::fs::read(path)
+        .expect("reading the raw file")
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
 /// Waits until `done`, panicking after `timeout` (a hang guard).
 pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
