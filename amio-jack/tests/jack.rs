@@ -295,17 +295,7 @@ fn capture_at(period: u32) {
     events.extend(stream.events());
 
     // The latency in use, from the engine's Latency events.
-    let latencies: Vec<(u64, u64)> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Latency {
-                stream_frame,
-                frames,
-                ..
-            } => Some((*stream_frame, *frames)),
-            _ => None,
-        })
-        .collect();
+    let latencies = amio_testkit::reference::latency_events(&events);
     let (_, final_l) = *latencies.last().unwrap();
     assert_eq!(final_l, capture + playback, "L follows JACK's ranges");
     assert_eq!(

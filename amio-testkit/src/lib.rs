@@ -696,16 +696,24 @@ pub mod reference {
         (output_time - input_time).rem_euclid(1 << 20)
     }
 
-    /// The L the last Latency event gave (0 if none came).
-    pub fn reported_latency(events: &[Event]) -> u64 {
+    /// The Latency events as (from stream frame, L).
+    pub fn latency_events(events: &[Event]) -> Vec<(u64, u64)> {
         events
             .iter()
-            .rev()
-            .find_map(|e| match e {
-                Event::Latency { frames, .. } => Some(*frames),
+            .filter_map(|e| match e {
+                Event::Latency {
+                    stream_frame,
+                    frames,
+                    ..
+                } => Some((*stream_frame, *frames)),
                 _ => None,
             })
-            .unwrap_or(0)
+            .collect()
+    }
+
+    /// The L the last Latency event gave (0 if none came).
+    pub fn reported_latency(events: &[Event]) -> u64 {
+        latency_events(events).last().map_or(0, |l| l.1)
     }
 
     /// At least this many frames must be checked exactly before any xrun.
@@ -785,17 +793,7 @@ pub mod reference {
     /// give; at least [`CLEAN_FRAMES`] of them. The stream frames of all
     /// chunks follow each other.
     pub fn assert_tags_and_continuity(chunks: &[InputChunk], events: &[Event], clean: &Range<u64>) {
-        let latencies: Vec<(u64, u64)> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Latency {
-                    stream_frame,
-                    frames,
-                    ..
-                } => Some((*stream_frame, *frames)),
-                _ => None,
-            })
-            .collect();
+        let latencies = latency_events(events);
         eprintln!("latency events {latencies:?}");
         let l_at = |s: u64| {
             latencies
