@@ -345,6 +345,9 @@ impl Core {
         };
         self.shared.position.publish(report);
         self.send_event(Event::Position(report));
+        // Every period sends at least its position report: wake the control
+        // side if it waits (at most one non-blocking write per drain).
+        self.shared.wake.signal();
     }
 
     /// Turns the driver's xrun, notice and latency reports into events and

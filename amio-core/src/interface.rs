@@ -21,7 +21,7 @@ use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
 use crate::meter::{LiveMeter, MeterLevels, Metering};
 use crate::mix::Prepared;
 use crate::playspec::Playspec;
-use crate::shared::Shared;
+use crate::shared::{PositionReader, Shared};
 
 /// How an interface behaves, beyond what the driver negotiated.
 #[derive(Clone, Debug, PartialEq)]
@@ -294,6 +294,35 @@ impl Interface {
     /// The engine's latest position report (updated every period).
     pub fn position(&self) -> PositionReport {
         self.shared.position.read()
+    }
+
+    /// A lock-free reader of [`Interface::position`] for other threads.
+    pub fn position_reader(&self) -> PositionReader {
+        PositionReader::new(Arc::clone(&self.shared))
+    }
+
+    /// A file descriptor that becomes readable when the engine or the driver
+    /// has sent something (events, captured input, a fatal error), so a host
+    /// can wait in `poll`, `select` or an event loop (asyncio's `add_reader`)
+    /// instead of polling on a timer. Made on first call; the same descriptor
+    /// after that. It stays open as long as the interface or its engine
+    /// lives: stop watching it before dropping them.
+    ///
+    /// Protocol: when it is readable, call [`Interface::clear_wake`], then
+    /// read every event and all input. The engine signals once per
+    /// `clear_wake` at most (one non-blocking `write` on the audio thread,
+    /// at the end of a period), and a driver's fatal error always signals.
+    pub fn wake_fd(&mut self) -> Result<std::os::fd::RawFd> {
+        self.shared.wake.fd().map_err(|e| Error::Io {
+            context: "making the wake-up descriptor".into(),
+            source: e,
+        })
+    }
+
+    /// Empties the wake-up descriptor and arms it again
+    /// ([`Interface::wake_fd`]). Call it before draining events and input.
+    pub fn clear_wake(&mut self) {
+        self.shared.wake.rearm();
     }
 
     /// The next event, if any: outcomes, position reports and notices in

@@ -59,5 +59,5 @@ pub use interface::{Config, Interface};
 pub use meter::{Level, Meter, MeterWindow, Metering, Reading};
 pub use null::{InputSource, NullConfig, NullControl, NullDriver, NullMode, OutputSink};
 pub use playspec::{Entry, Playspec};
-pub use shared::Notifier;
+pub use shared::{Notifier, PositionReader};
 pub use stream::Stream;

@@ -2,7 +2,9 @@
 //! atomics only, so no side ever blocks another.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{fence, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    fence, AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use std::sync::Arc;
 
 use crate::event::{DriverFault, FaultKind, Notice, PositionReport};
@@ -141,6 +143,143 @@ impl FaultSlot {
     }
 }
 
+/// The control side's wake-up: a file descriptor (Linux: an eventfd;
+/// elsewhere the write end of a pipe) that the engine makes readable when it
+/// has sent something, so a host can sleep in `poll`/an event loop instead of
+/// polling on a timer.
+///
+/// The engine signals at most once per [`Wake::rearm`]: the control side
+/// re-arms, then drains everything, so nothing sent after the drain started
+/// goes unnoticed and the audio thread makes one non-blocking `write` per
+/// drain at most, never more than one per period.
+pub(crate) struct Wake {
+    /// The descriptor the host watches (-1 while nobody asked for one).
+    read_fd: AtomicI32,
+    /// The descriptor the engine writes to (the same as `read_fd` for an
+    /// eventfd).
+    write_fd: AtomicI32,
+    /// Whether the next signal should write.
+    armed: AtomicBool,
+}
+
+impl Default for Wake {
+    fn default() -> Wake {
+        Wake {
+            read_fd: AtomicI32::new(-1),
+            write_fd: AtomicI32::new(-1),
+            armed: AtomicBool::new(true),
+        }
+    }
+}
+
+impl Wake {
+    /// The descriptor to watch, made on first use. Control side.
+    pub(crate) fn fd(&self) -> std::io::Result<i32> {
+        let fd = self.read_fd.load(Ordering::Acquire);
+        if fd >= 0 {
+            return Ok(fd);
+        }
+        let (read_fd, write_fd) = new_wake_fds()?;
+        // Published write end first: the engine only reads `write_fd`.
+        self.write_fd.store(write_fd, Ordering::Release);
+        self.read_fd.store(read_fd, Ordering::Release);
+        Ok(read_fd)
+    }
+
+    /// Makes the descriptor readable if the control side is waiting (armed).
+    ///
+    /// Real-time safe and async-signal-safe: atomics and at most one
+    /// non-blocking `write` of 8 bytes.
+    pub(crate) fn signal(&self) {
+        let fd = self.write_fd.load(Ordering::Acquire);
+        if fd >= 0 && self.armed.swap(false, Ordering::AcqRel) {
+            write_wake(fd);
+        }
+    }
+
+    /// Makes the descriptor readable whether or not it is armed (a fatal
+    /// driver error must always wake the host). Async-signal-safe.
+    pub(crate) fn force(&self) {
+        let fd = self.write_fd.load(Ordering::Acquire);
+        if fd >= 0 {
+            self.armed.store(false, Ordering::Release);
+            write_wake(fd);
+        }
+    }
+
+    /// Empties the descriptor and arms it again. Control side, before
+    /// draining events and input.
+    pub(crate) fn rearm(&self) {
+        let fd = self.read_fd.load(Ordering::Acquire);
+        if fd < 0 {
+            return;
+        }
+        let mut buf = [0u8; 64];
+        loop {
+            // SAFETY: `fd` is this Wake's own open, non-blocking descriptor
+            // (closed only when the Wake is dropped, which needs `&mut`), and
+            // `buf` is a valid buffer of the length passed.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 || (n as usize) < buf.len() {
+                break;
+            }
+        }
+        self.armed.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        let (read_fd, write_fd) = (*self.read_fd.get_mut(), *self.write_fd.get_mut());
+        for fd in [read_fd, write_fd] {
+            if fd >= 0 {
+                // SAFETY: the descriptors were opened by `new_wake_fds` and are
+                // owned by this Wake, which is being dropped: nobody else can
+                // use them any more (every holder of `Shared` is gone).
+                unsafe { libc::close(fd) };
+            }
+            if read_fd == write_fd {
+                break;
+            }
+        }
+    }
+}
+
+fn write_wake(fd: i32) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: `fd` is an open non-blocking descriptor owned by the Wake that
+    // outlives this call (the caller holds `Shared`); `one` is 8 valid bytes.
+    // A full counter or pipe (EAGAIN) already means "readable": ignored.
+    let _ = unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) };
+}
+
+#[cfg(target_os = "linux")]
+fn new_wake_fds() -> std::io::Result<(i32, i32)> {
+    // SAFETY: eventfd takes no pointers; the result is checked.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((fd, fd))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn new_wake_fds() -> std::io::Result<(i32, i32)> {
+    let mut fds = [-1i32; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    for fd in fds {
+        // SAFETY: `fd` was just opened by pipe and is owned here.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK);
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+    Ok((fds[0], fds[1]))
+}
+
 /// Everything the three parties share.
 #[derive(Default)]
 pub(crate) struct Shared {
@@ -158,11 +297,36 @@ pub(crate) struct Shared {
     /// Events the engine dropped because the event queue was full.
     pub(crate) events_lost: AtomicU64,
     pub(crate) fault: FaultSlot,
+    /// The control side's wake-up.
+    pub(crate) wake: Wake,
 }
 
 impl Shared {
     pub(crate) fn take_fault(&self) -> Option<DriverFault> {
         self.fault.take()
+    }
+}
+
+/// A reader of the engine's latest position report, usable from any thread
+/// without a lock (the report is a sequence lock written by the audio
+/// thread). Cheap to clone.
+#[derive(Clone)]
+pub struct PositionReader(Arc<Shared>);
+
+impl PositionReader {
+    pub(crate) fn new(shared: Arc<Shared>) -> PositionReader {
+        PositionReader(shared)
+    }
+
+    /// The latest position report (updated after every period).
+    pub fn read(&self) -> PositionReport {
+        self.0.position.read()
+    }
+}
+
+impl std::fmt::Debug for PositionReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PositionReader").field(&self.read()).finish()
     }
 }
 
@@ -228,7 +392,10 @@ impl Notifier {
     /// report is kept; `message` is cut to 256 bytes.
     pub fn fatal(&self, kind: FaultKind, message: &str) {
         match &self.0 {
-            Reporter::Shared(s) => s.fault.set(kind, message),
+            Reporter::Shared(s) => {
+                s.fault.set(kind, message);
+                s.wake.force();
+            }
             Reporter::Host(h) => h.fatal(kind, message),
         }
     }

@@ -51,6 +51,8 @@ fn the_engine_never_allocates_or_frees() {
         ..Config::default()
     };
     let mut rig = Rig::new(2, 2, 256, (64, 64), &config);
+    // The wake-up is armed: the engine signals it (a write, no allocation).
+    rig.interface.wake_fd().unwrap();
     let clips: Vec<Clip> = (0..4)
         .map(|i| ramp(1 + i % 3, 500 + 37 * i, 0.01 * i as f32))
         .collect();
