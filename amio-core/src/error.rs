@@ -91,6 +91,44 @@ pub enum Error {
         /// "integer" or "float".
         format: &'static str,
     },
+    /// A FLAC file could not be read (not FLAC, corrupt, truncated, a shape
+    /// a clip cannot take), or a clip cannot be written as FLAC (a channel
+    /// count, frame rate or length FLAC cannot hold). Nothing is written
+    /// when writing is refused.
+    #[error("{path}: {rule}")]
+    Flac {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and the rule it breaks.
+        rule: String,
+    },
+    /// A FLAC file was asked for with a bit depth amio does not write.
+    #[error("{path}: FLAC is written with 16 or 24 bits per sample, not {bits}")]
+    FlacBits {
+        /// The file.
+        path: PathBuf,
+        /// The bits per sample asked for.
+        bits: u32,
+    },
+    /// A file is in no format amio reads: its extension is not one amio
+    /// knows (or it has none) and its first bytes are those of no format
+    /// amio reads.
+    #[error("{path}: not an audio file amio reads: {}, and its first bytes are not those of WAV (RIFF…WAVE), FLAC (fLaC) or AU/SND (.snd or dns.); amio reads WAV (.wav, .wave), FLAC (.flac) and AU/SND (.au, .snd)", extension_phrase(.extension.as_deref()))]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its extension, if it has one.
+        extension: Option<String>,
+    },
+    /// A file was to be written in a format amio does not write (chosen by
+    /// its extension).
+    #[error("{path}: amio does not write {}; it writes .wav (32-bit float WAV) and .flac (24-bit FLAC)", written_phrase(.extension.as_deref()))]
+    UnwritableFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its extension, if it has one.
+        extension: Option<String>,
+    },
     /// Resampling a clip failed.
     #[error("resampling from {from} Hz to {to} Hz failed: {message}")]
     Resample {
@@ -249,6 +287,22 @@ pub enum EntryRule {
         /// The interface's frame rate.
         interface: u32,
     },
+}
+
+/// "the extension .x is not one amio knows" or "it has no extension".
+fn extension_phrase(extension: Option<&str>) -> String {
+    match extension {
+        Some(e) => format!("the extension .{e} is not one amio knows"),
+        None => "it has no extension".into(),
+    }
+}
+
+/// ".x files" or "files without an extension".
+fn written_phrase(extension: Option<&str>) -> String {
+    match extension {
+        Some(e) => format!(".{e} files"),
+        None => "files without an extension".into(),
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -6,11 +6,16 @@
 //! side; the audio thread only reads them, and they are freed on the control
 //! side when the last playspec that uses them is retired.
 //!
-//! Clips come from samples, WAV files ([`Clip::from_wav`]) and AU/SND files
-//! of 32-bit floats ([`Clip::from_au`]), or from the clip tools
-//! ([`Clip::silence`], [`Clip::sine`], [`Clip::concat`],
-//! [`Clip::overwrite`], [`Clip::resize`], [`Clip::channel`],
-//! [`Clip::stereo`]), which return new clips and leave theirs untouched.
+//! Clips come from samples, from audio files — WAV ([`Clip::from_wav`]),
+//! FLAC ([`Clip::from_flac`]) and AU/SND files of 32-bit floats
+//! ([`Clip::from_au`]), or any of them chosen by extension or content
+//! ([`Clip::from_file`]) — or from the clip tools ([`Clip::silence`],
+//! [`Clip::sine`], [`Clip::concat`], [`Clip::overwrite`], [`Clip::resize`],
+//! [`Clip::channel`], [`Clip::stereo`]), which return new clips and leave
+//! theirs untouched. Clips are written as 32-bit float WAV
+//! ([`Clip::write_wav`]), 16- or 24-bit FLAC ([`Clip::write_flac`]), or by
+//! extension ([`Clip::write_file`]); every file is written beside its target
+//! and renamed into place when complete ([`PendingFile`]).
 
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -20,9 +25,12 @@ use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
 use crate::error::{Error, Result};
+use crate::pending_file::PendingFile;
 
 mod au;
 mod edit;
+mod file;
+mod flac;
 
 /// Immutable audio: channels, frames, a frame rate and interleaved f32 samples.
 ///
@@ -124,14 +132,22 @@ impl Clip {
         read_wav(reader, path)
     }
 
-    /// Writes the clip as a 32-bit float WAV file.
+    /// Writes the clip as a 32-bit float WAV file. The file is written
+    /// beside `path` and renamed into place when complete, so a failure
+    /// leaves an existing file untouched and nothing behind.
     pub fn write_wav(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let file = std::fs::File::create(path).map_err(|source| Error::Io {
-            context: format!("creating {}", path.display()),
+        let (pending, file) = PendingFile::create(path)?;
+        let io_err = |source| Error::Io {
+            context: format!("writing {}", path.display()),
             source,
-        })?;
-        self.write_wav_named(std::io::BufWriter::new(file), path)
+        };
+        let mut writer = std::io::BufWriter::new(file);
+        self.write_wav_named(&mut writer, path)?;
+        let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
+        file.sync_all().map_err(io_err)?;
+        drop(file);
+        pending.commit()
     }
 
     /// Writes the clip as 32-bit float WAV data to any seekable writer.
