@@ -730,6 +730,20 @@ enum amio_status amio_clip_new_i16(uint32_t frame_rate,
 enum amio_status amio_clip_new_wav(const char *path, struct amio_clip **clip_out);
 
 /**
+ * Reads an audio file in any format amio reads into a clip: WAV (`.wav`,
+ * `.wave`), FLAC (`.flac`, 4 to 32 bits) or AU/SND (`.au`, `.snd`), chosen
+ * by the extension in any case, or by the first bytes when the extension
+ * is another or missing. Integer samples are divided by 2^(bits-1). A file
+ * in no format amio reads, or a corrupt or truncated one, is
+ * `AMIO_ERROR_FORMAT`; one that cannot be opened or read,
+ * `AMIO_ERROR_IO`. Any thread.
+ *
+ * # Safety
+ * `path` must be NUL-terminated; `clip_out` writable.
+ */
+enum amio_status amio_clip_new_file(const char *path, struct amio_clip **clip_out);
+
+/**
  * Makes a new clip: `clip` resampled to `frame_rate`. Any thread.
  *
  * # Safety
@@ -740,12 +754,41 @@ enum amio_status amio_clip_resample(const struct amio_clip *clip,
                                     struct amio_clip **clip_out);
 
 /**
- * Writes a clip as a 32-bit float WAV file. Any thread.
+ * Writes a clip as a 32-bit float WAV file, beside `path` and renamed
+ * into place when complete (a failure leaves an existing file untouched).
+ * Any thread.
  *
  * # Safety
  * `path` must be NUL-terminated.
  */
 enum amio_status amio_clip_write_wav(const struct amio_clip *clip, const char *path);
+
+/**
+ * Writes a clip as a FLAC file of `bits` bits per sample, 16 or 24 (else
+ * `AMIO_ERROR_INVALID_ARGUMENT`): samples are scaled by 2^(bits-1),
+ * rounded to nearest and clamped to the integer range, since FLAC cannot
+ * hold values beyond full scale. More than 8 channels or a frame rate
+ * above 655350 Hz is `AMIO_ERROR_FORMAT`. The file is written beside
+ * `path` and renamed into place when complete: on any failure an existing
+ * file is untouched and nothing is left behind. Any thread.
+ *
+ * # Safety
+ * `path` must be NUL-terminated.
+ */
+enum amio_status amio_clip_write_flac(const struct amio_clip *clip,
+                                      const char *path,
+                                      uint32_t bits);
+
+/**
+ * Writes a clip in the format its path's extension names, in any case:
+ * `.wav` as 32-bit float WAV, `.flac` as 24-bit FLAC (as
+ * [`amio_clip_write_flac`]). Any other extension, or none, is
+ * `AMIO_ERROR_FORMAT` and nothing is written. Any thread.
+ *
+ * # Safety
+ * `path` must be NUL-terminated.
+ */
+enum amio_status amio_clip_write_file(const struct amio_clip *clip, const char *path);
 
 /**
  * Writes a clip's frame rate, channels and frames. Any thread.

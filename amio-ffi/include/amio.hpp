@@ -5,7 +5,7 @@
 // and libamio's message (and, for playspec entries, the entry and rule).
 //
 //   amio::stream s("null", cfg);                 // opens
-//   amio::clip c = amio::clip::from_wav("take.wav");
+//   amio::clip c = amio::clip::from_file("take.flac");   // WAV, FLAC, AU
 //   amio::playspec p;
 //   p.add(amio::entry(c, {1.0f, 1.0f}).repeat(96000));
 //   uint64_t id = s.schedule(p, 0, 0, 0);
@@ -133,6 +133,13 @@ public:
         check(amio_clip_new_au(path.c_str(), &h));
         return clip(h);
     }
+    /// From an audio file in any format amio reads (WAV, FLAC, AU/SND),
+    /// chosen by extension or, failing that, by content.
+    static clip from_file(const std::string &path) {
+        amio_clip *h = nullptr;
+        check(amio_clip_new_file(path.c_str(), &h));
+        return clip(h);
+    }
     /// `frames` frames of silence.
     static clip silence(uint32_t frame_rate, uint32_t channels, uint64_t frames) {
         amio_clip *h = nullptr;
@@ -196,6 +203,12 @@ public:
     }
     /// Writes a 32-bit float WAV file.
     void write_wav(const std::string &path) const { check(amio_clip_write_wav(get(), path.c_str())); }
+    /// Writes a FLAC file of 16 or 24 bits per sample (clamped to full scale).
+    void write_flac(const std::string &path, uint32_t bits) const {
+        check(amio_clip_write_flac(get(), path.c_str(), bits));
+    }
+    /// Writes by extension: `.wav` 32-bit float WAV, `.flac` 24-bit FLAC.
+    void write_file(const std::string &path) const { check(amio_clip_write_file(get(), path.c_str())); }
     /// Frame rate, channels, frames.
     amio_clip_info info() const {
         amio_clip_info i{};

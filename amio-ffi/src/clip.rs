@@ -105,6 +105,31 @@ pub unsafe extern "C" fn amio_clip_new_wav(
     })
 }
 
+/// Reads an audio file in any format amio reads into a clip: WAV (`.wav`,
+/// `.wave`), FLAC (`.flac`, 4 to 32 bits) or AU/SND (`.au`, `.snd`), chosen
+/// by the extension in any case, or by the first bytes when the extension
+/// is another or missing. Integer samples are divided by 2^(bits-1). A file
+/// in no format amio reads, or a corrupt or truncated one, is
+/// `AMIO_ERROR_FORMAT`; one that cannot be opened or read,
+/// `AMIO_ERROR_IO`. Any thread.
+///
+/// # Safety
+/// `path` must be NUL-terminated; `clip_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_new_file(
+    path: *const c_char,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_new_file", || {
+        check_out(clip_out, "clip_out")?;
+        // SAFETY: per this function's contract.
+        let p = unsafe { c_path(path, "path") }?;
+        let clip = Clip::from_file(&p)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, clip) }
+    })
+}
+
 /// Makes a new clip: `clip` resampled to `frame_rate`. Any thread.
 ///
 /// # Safety
@@ -127,7 +152,9 @@ pub unsafe extern "C" fn amio_clip_resample(
     })
 }
 
-/// Writes a clip as a 32-bit float WAV file. Any thread.
+/// Writes a clip as a 32-bit float WAV file, beside `path` and renamed
+/// into place when complete (a failure leaves an existing file untouched).
+/// Any thread.
 ///
 /// # Safety
 /// `path` must be NUL-terminated.
@@ -141,6 +168,50 @@ pub unsafe extern "C" fn amio_clip_write_wav(
         // SAFETY: per this function's contract.
         let p = unsafe { c_path(path, "path") }?;
         Ok(c.write_wav(&p)?)
+    })
+}
+
+/// Writes a clip as a FLAC file of `bits` bits per sample, 16 or 24 (else
+/// `AMIO_ERROR_INVALID_ARGUMENT`): samples are scaled by 2^(bits-1),
+/// rounded to nearest and clamped to the integer range, since FLAC cannot
+/// hold values beyond full scale. More than 8 channels or a frame rate
+/// above 655350 Hz is `AMIO_ERROR_FORMAT`. The file is written beside
+/// `path` and renamed into place when complete: on any failure an existing
+/// file is untouched and nothing is left behind. Any thread.
+///
+/// # Safety
+/// `path` must be NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_write_flac(
+    clip: *const amio_clip,
+    path: *const c_char,
+    bits: u32,
+) -> amio_status {
+    guard("amio_clip_write_flac", || {
+        let c = registry::clip(clip, "clip")?;
+        // SAFETY: per this function's contract.
+        let p = unsafe { c_path(path, "path") }?;
+        Ok(c.write_flac(&p, bits)?)
+    })
+}
+
+/// Writes a clip in the format its path's extension names, in any case:
+/// `.wav` as 32-bit float WAV, `.flac` as 24-bit FLAC (as
+/// [`amio_clip_write_flac`]). Any other extension, or none, is
+/// `AMIO_ERROR_FORMAT` and nothing is written. Any thread.
+///
+/// # Safety
+/// `path` must be NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_write_file(
+    clip: *const amio_clip,
+    path: *const c_char,
+) -> amio_status {
+    guard("amio_clip_write_file", || {
+        let c = registry::clip(clip, "clip")?;
+        // SAFETY: per this function's contract.
+        let p = unsafe { c_path(path, "path") }?;
+        Ok(c.write_file(&p)?)
     })
 }
 

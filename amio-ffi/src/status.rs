@@ -131,6 +131,10 @@ impl From<Error> for Failure {
                 ..
             } => AMIO_ERROR_IO,
             Error::Wav { .. } | Error::WavFormat { .. } => AMIO_ERROR_FORMAT,
+            Error::Flac { .. } | Error::UnknownFormat { .. } | Error::UnwritableFormat { .. } => {
+                AMIO_ERROR_FORMAT
+            }
+            Error::FlacBits { .. } => AMIO_ERROR_INVALID_ARGUMENT,
             Error::Resample { .. } => AMIO_ERROR_INVALID_ARGUMENT,
             Error::Entry { .. } => AMIO_ERROR_INVALID_ENTRY,
             Error::QueueFull { .. } => AMIO_ERROR_QUEUE_FULL,

@@ -185,7 +185,8 @@ fn a_c_host_uses_the_clip_tools_meters_and_fader_under_valgrind() {
 #[test]
 fn a_cpp_host_uses_amio_hpp() {
     let exe = compile("tests/cpp/host.cpp");
-    let out = run(&exe, &[], &[], false);
+    let dir = Scratch::new("cpp-host");
+    let out = run(&exe, &[dir.to_str().unwrap()], &[], false);
     assert!(out.status.success());
 }
 

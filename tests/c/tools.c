@@ -1,13 +1,14 @@
-/* A C host using the clip tools, AU files, meters and the fader, checked
- * against values computed here; live meters of a stepped null stream equal
- * the offline meters of the same clip. Run under valgrind. argv[1]: a
- * directory for scratch files. Exits 0 on success. */
+/* A C host using the clip tools, AU and FLAC files, meters and the fader,
+ * checked against values computed here; live meters of a stepped null
+ * stream equal the offline meters of the same clip. Run under valgrind.
+ * argv[1]: a directory for scratch files. Exits 0 on success. */
 #include <amio.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -127,6 +128,79 @@ int main(int argc, char **argv) {
     FAILS(amio_clip_new_au(path, &none), AMIO_ERROR_FORMAT);
     EXPECT(strstr(amio_last_error(), "encoding 3 (16-bit linear PCM)") != NULL);
     FAILS(amio_clip_new_au(NULL, &none), AMIO_ERROR_NULL_POINTER);
+
+    /* FLAC files: samples scaled by 2^(bits-1), rounded to nearest and
+     * clamped (1.0 and beyond become the largest integer, below -1 becomes
+     * -1), read back exactly; refusals write nothing. */
+    float flac_samples[8] = {0.5f, -0.25f, 1.0f, -1.0f, 0.3f, -1.5f, 1.5f, 0.0f};
+    float flac16[8] = {0.5f, -0.25f, 32767.0f / 32768.0f, -1.0f,
+                       9830.0f / 32768.0f, -1.0f, 32767.0f / 32768.0f, 0.0f};
+    /* round(0.3f * 2^23): 0.3f is 10066330 / 2^25, so 2516582.5 -> 2516583. */
+    float flac24[8] = {0.5f, -0.25f, 8388607.0f / 8388608.0f, -1.0f,
+                       2516583.0f / 8388608.0f, -1.0f, 8388607.0f / 8388608.0f, 0.0f};
+    amio_clip *pcm = NULL;
+    CHECK(amio_clip_new_f32(96000, 2, flac_samples, 8, &pcm));
+    char flac_path[512], other_path[512];
+    snprintf(flac_path, sizeof flac_path, "%s/tools-16.flac", dir);
+    CHECK(amio_clip_write_flac(pcm, flac_path, 16));
+    amio_clip *flac = NULL;
+    CHECK(amio_clip_new_file(flac_path, &flac));
+    amio_clip_info fi;
+    CHECK(amio_clip_get_info(flac, &fi));
+    EXPECT(fi.frame_rate == 96000 && fi.channels == 2 && fi.frames == 4);
+    float flac_back[8];
+    uint64_t flac_frames = 0;
+    CHECK(amio_clip_read(flac, 0, flac_back, 8, &flac_frames));
+    EXPECT(flac_frames == 4 && memcmp(flac_back, flac16, sizeof flac_back) == 0);
+    CHECK(amio_clip_free(flac));
+    /* By extension, in any case: .FLAC is 24-bit FLAC. */
+    snprintf(other_path, sizeof other_path, "%s/tools-24.FLAC", dir);
+    CHECK(amio_clip_write_file(pcm, other_path));
+    CHECK(amio_clip_new_file(other_path, &flac));
+    CHECK(amio_clip_read(flac, 0, flac_back, 8, &flac_frames));
+    EXPECT(flac_frames == 4 && memcmp(flac_back, flac24, sizeof flac_back) == 0);
+    CHECK(amio_clip_free(flac));
+    /* And .wav is 32-bit float WAV: exact. */
+    snprintf(other_path, sizeof other_path, "%s/tools.wav", dir);
+    CHECK(amio_clip_write_file(pcm, other_path));
+    CHECK(amio_clip_new_file(other_path, &flac));
+    CHECK(amio_clip_read(flac, 0, flac_back, 8, &flac_frames));
+    EXPECT(memcmp(flac_back, flac_samples, sizeof flac_back) == 0);
+    CHECK(amio_clip_free(flac));
+    /* Refusals: the bit depth, the extension, the channel count; the
+     * existing file is untouched and nothing else is written. */
+    FAILS(amio_clip_write_flac(pcm, flac_path, 20), AMIO_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(amio_last_error(), "FLAC is written with 16 or 24 bits per sample, not 20") != NULL);
+    snprintf(other_path, sizeof other_path, "%s/tools.mp3", dir);
+    FAILS(amio_clip_write_file(pcm, other_path), AMIO_ERROR_FORMAT);
+    EXPECT(strstr(amio_last_error(), "amio does not write .mp3 files") != NULL);
+    EXPECT(access(other_path, F_OK) != 0);
+    amio_clip *nine = NULL;
+    CHECK(amio_clip_new_silence(48000, 9, 10, &nine));
+    FAILS(amio_clip_write_flac(nine, flac_path, 24), AMIO_ERROR_FORMAT);
+    EXPECT(strstr(amio_last_error(), "9 channels do not fit a FLAC file") != NULL);
+    CHECK(amio_clip_new_file(flac_path, &flac));
+    CHECK(amio_clip_read(flac, 0, flac_back, 8, &flac_frames));
+    EXPECT(memcmp(flac_back, flac16, sizeof flac_back) == 0);
+    CHECK(amio_clip_free(flac));
+    CHECK(amio_clip_free(nine));
+    /* Not audio, a truncated FLAC, a missing file, NULLs. */
+    snprintf(other_path, sizeof other_path, "%s/tools.txt", dir);
+    FILE *junk = fopen(other_path, "wb");
+    EXPECT(junk != NULL && fputs("not audio", junk) >= 0 && fclose(junk) == 0);
+    FAILS(amio_clip_new_file(other_path, &none), AMIO_ERROR_FORMAT);
+    EXPECT(strstr(amio_last_error(), "not an audio file amio reads") != NULL);
+    EXPECT(truncate(flac_path, 50) == 0);
+    FAILS(amio_clip_new_file(flac_path, &none), AMIO_ERROR_FORMAT);
+    EXPECT(strstr(amio_last_error(), "truncated") != NULL);
+    snprintf(other_path, sizeof other_path, "%s/missing.flac", dir);
+    FAILS(amio_clip_new_file(other_path, &none), AMIO_ERROR_IO);
+    FAILS(amio_clip_new_file(NULL, &none), AMIO_ERROR_NULL_POINTER);
+    FAILS(amio_clip_new_file(flac_path, NULL), AMIO_ERROR_NULL_POINTER);
+    FAILS(amio_clip_write_file(NULL, flac_path), AMIO_ERROR_NULL_POINTER);
+    FAILS(amio_clip_write_flac(pcm, NULL, 16), AMIO_ERROR_NULL_POINTER);
+    EXPECT(none == NULL);
+    CHECK(amio_clip_free(pcm));
 
     /* Offline meters: a full-scale 1 kHz sine at 48 kHz, 480-frame windows. */
     amio_clip *tone = NULL;

@@ -1,5 +1,6 @@
 // A C++ host using amio.hpp: RAII objects, exceptions for bad input, a
-// render on the null backend stepped by hand checked sample by sample.
+// render on the null backend stepped by hand checked sample by sample,
+// clip files. argv[1]: a directory for scratch files.
 #include <amio.hpp>
 
 #include <cmath>
@@ -17,7 +18,8 @@
         }                                                                     \
     } while (0)
 
-int main() {
+int main(int argc, char **argv) {
+    const std::string dir = argc > 1 ? argv[1] : "/tmp";
     std::vector<float> ramp(100);
     for (size_t i = 0; i < ramp.size(); i++) {
         ramp[i] = 0.01f * static_cast<float>(i);
@@ -122,6 +124,27 @@ int main() {
         EXPECT(e.status() == AMIO_ERROR_INVALID_ARGUMENT);
     }
     EXPECT(amio::amplitude_to_db(amio::db_to_amplitude(-6.0)) + 6.0 < 1e-12);
+
+    // Clip files: FLAC at 16 bits (quantised), by extension, refusals.
+    auto pcm = amio::clip::from_f32(44100, 1, {0.5f, -1.0f, 1.0f, 0.25f});
+    pcm.write_flac(dir + "/host.flac", 16);
+    auto flac = amio::clip::from_file(dir + "/host.flac");
+    EXPECT(flac.info().frame_rate == 44100);
+    EXPECT((flac.samples() == std::vector<float>{0.5f, -1.0f, 32767.0f / 32768.0f, 0.25f}));
+    pcm.write_file(dir + "/host.wav");
+    EXPECT(amio::clip::from_file(dir + "/host.wav").samples() == pcm.samples());
+    try {
+        pcm.write_flac(dir + "/host.flac", 20);
+        EXPECT(false);
+    } catch (const amio::error &e) {
+        EXPECT(e.status() == AMIO_ERROR_INVALID_ARGUMENT);
+    }
+    try {
+        pcm.write_file(dir + "/host.ogg");
+        EXPECT(false);
+    } catch (const amio::error &e) {
+        EXPECT(e.status() == AMIO_ERROR_FORMAT);
+    }
     std::printf("cpp host: ok (libamio %s)\n", amio::version().c_str());
     return 0;
 }
