@@ -699,6 +699,20 @@ pub fn load(backend: &str) -> Result<Plugin> {
     })
 }
 
+/// The loader's error with its reasons: libloading says only "dlopen
+/// failed" and keeps dlerror's text (the missing library, say) as its
+/// source.
+fn loader_reason(error: &libloading::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(reason) = source {
+        text.push_str(": ");
+        text.push_str(&reason.to_string());
+        source = reason.source();
+    }
+    text
+}
+
 /// Loads the plugin for `backend` from a given file.
 pub fn load_path(path: &Path, backend: &str) -> Result<Plugin> {
     let fail = |problem: String, abi_mismatch: bool| Error::Plugin {
@@ -710,7 +724,7 @@ pub fn load_path(path: &Path, backend: &str) -> Result<Plugin> {
     // SAFETY: loading a shared object runs its initialisers; amio plugins
     // have none beyond Rust's and libc's.
     let library =
-        unsafe { libloading::Library::new(path) }.map_err(|e| fail(e.to_string(), false))?;
+        unsafe { libloading::Library::new(path) }.map_err(|e| fail(loader_reason(&e), false))?;
     let symbol = format!("amio_plugin_{backend}");
     // SAFETY: the entry point's signature is part of the plugin ABI.
     let entry =
