@@ -192,7 +192,8 @@ pub fn render(
 pub enum Playable {
     /// A session file.
     Session(PathBuf),
-    /// WAV files, played from position 0 together.
+    /// Audio files in any format amio reads (WAV, FLAC, AU/SND), played
+    /// from position 0 together.
     Files(Vec<PathBuf>),
 }
 
@@ -209,7 +210,7 @@ pub fn play(what: &Playable, backend: &BackendChoice) -> Result<u64, CliError> {
         Playable::Files(paths) => {
             let mut clips = Vec::new();
             for p in paths {
-                clips.push(Clip::from_wav(p)?);
+                clips.push(Clip::from_file(p)?);
             }
             let channels = clips.iter().map(Clip::channels).max().unwrap_or(2).max(1);
             let request = backend.request(None, 0, channels);

@@ -44,7 +44,8 @@ impl Backend {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render a session offline to a 32-bit float WAV file (null backend).
+    /// Render a session offline to a 32-bit float WAV file (null backend;
+    /// the session's clips may be WAV, FLAC or AU/SND files).
     Render {
         /// The session file (JSON).
         session: PathBuf,
@@ -58,9 +59,10 @@ enum Command {
         #[arg(long)]
         events: Option<PathBuf>,
     },
-    /// Play a session file, or WAV files together, through a backend.
+    /// Play a session file, or audio files (WAV, FLAC, AU/SND) together,
+    /// through a backend.
     Play {
-        /// A session file (.json), or WAV files.
+        /// A session file (.json), or audio files (WAV, FLAC, AU/SND).
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         #[command(flatten)]

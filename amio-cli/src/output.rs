@@ -1,72 +1,40 @@
-//! Output files that are never half-written: written to a temporary file
-//! beside the target and renamed over it only when complete.
+//! Output files that are never half-written: amio-core's [`PendingFile`]
+//! writes them beside the target and renames them over it only when
+//! complete.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use amio_core::PendingFile;
 
 use crate::CliError;
 
-/// A file being written; [`Output::commit`] puts it in place, dropping it
-/// uncommitted removes it.
-pub struct Output {
-    target: PathBuf,
-    temp: PathBuf,
-    committed: bool,
+/// Starts writing `target` (a temporary file beside it).
+fn create(target: &Path) -> Result<(PendingFile, File), CliError> {
+    PendingFile::create(target).map_err(|e| file_error(target, e))
 }
 
-impl Output {
-    /// Starts writing `target`.
-    pub fn new(target: &Path) -> Result<(Output, File), CliError> {
-        let name = target
-            .file_name()
-            .ok_or_else(|| CliError::Usage(format!("{}: not a file name", target.display())))?;
-        let temp = target.with_file_name(format!(
-            ".{}.amio-{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create(&temp).map_err(|source| CliError::Io {
+/// Puts a finished file in place.
+fn commit(pending: PendingFile) -> Result<(), CliError> {
+    let target = pending.target().to_path_buf();
+    pending.commit().map_err(|e| file_error(&target, e))
+}
+
+/// amio-core's I/O errors as the command's, which name the file.
+fn file_error(target: &Path, e: amio_core::Error) -> CliError {
+    match e {
+        amio_core::Error::Io { source, .. } => CliError::Io {
             path: target.to_path_buf(),
             source,
-        })?;
-        Ok((
-            Output {
-                target: target.to_path_buf(),
-                temp,
-                committed: false,
-            },
-            file,
-        ))
-    }
-
-    /// The temporary file's path (for writers that open it themselves).
-    pub fn temp(&self) -> &Path {
-        &self.temp
-    }
-
-    /// Puts the finished file in place.
-    pub fn commit(mut self) -> Result<(), CliError> {
-        std::fs::rename(&self.temp, &self.target).map_err(|source| CliError::Io {
-            path: self.target.clone(),
-            source,
-        })?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
-        }
+        },
+        other => CliError::Amio(other),
     }
 }
 
 /// A 32-bit float WAV file being written.
 pub struct WavOutput {
-    output: Output,
+    output: PendingFile,
     writer: hound::WavWriter<BufWriter<File>>,
     frames: u64,
     channels: usize,
@@ -75,7 +43,7 @@ pub struct WavOutput {
 impl WavOutput {
     /// Starts a WAV file of `channels` channels at `frame_rate`.
     pub fn create(target: &Path, channels: usize, frame_rate: u32) -> Result<WavOutput, CliError> {
-        let (output, file) = Output::new(target)?;
+        let (output, file) = create(target)?;
         let spec = hound::WavSpec {
             channels: u16::try_from(channels).map_err(|_| {
                 CliError::Usage(format!("{channels} channels do not fit a WAV file"))
@@ -99,7 +67,7 @@ impl WavOutput {
         for &s in samples {
             self.writer
                 .write_sample(s)
-                .map_err(|e| wav_error(&self.output.target, e))?;
+                .map_err(|e| wav_error(self.output.target(), e))?;
         }
         self.frames += (samples.len() / self.channels.max(1)) as u64;
         Ok(())
@@ -112,9 +80,9 @@ impl WavOutput {
 
     /// Finishes the file and puts it in place.
     pub fn commit(self) -> Result<u64, CliError> {
-        let target = self.output.target.clone();
+        let target = self.output.target().to_path_buf();
         self.writer.finalize().map_err(|e| wav_error(&target, e))?;
-        self.output.commit()?;
+        commit(self.output)?;
         Ok(self.frames)
     }
 }
@@ -128,12 +96,12 @@ fn wav_error(path: &Path, e: hound::Error) -> CliError {
 
 /// A text file written whole.
 pub fn write_text(target: &Path, text: &str) -> Result<(), CliError> {
-    let (output, mut file) = Output::new(target)?;
+    let (output, mut file) = create(target)?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|source| CliError::Io {
             path: target.to_path_buf(),
             source,
         })?;
-    output.commit()
+    commit(output)
 }

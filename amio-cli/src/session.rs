@@ -152,7 +152,7 @@ impl Session {
         let mut clips = BTreeMap::new();
         for (name, file_name) in &file.clips {
             let place = format!("clips.{name}");
-            let clip = Clip::from_wav(base.join(file_name))
+            let clip = Clip::from_file(base.join(file_name))
                 .map_err(|e| fail(place.clone(), e.to_string()))?;
             if clip.frame_rate() != file.frame_rate {
                 return Err(fail(

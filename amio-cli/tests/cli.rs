@@ -150,6 +150,75 @@ fn events_are_written_as_specified() {
     );
 }
 
+#[test]
+fn a_session_with_a_flac_clip_renders_as_with_the_same_clip_as_wav() {
+    let dir = Scratch::new("cli-flac");
+    // 16-bit values, which a 16-bit FLAC holds exactly.
+    let ints: Vec<i16> = (0..2 * 30_000)
+        .map(|i: i32| (((i * 7919) % 65_536) - 32_768) as i16 / if i % 3 == 0 { 1 } else { 4 })
+        .collect();
+    let clip = amio_core::Clip::from_i16(48000, 2, &ints).unwrap();
+    clip.write_wav(dir.join("drums.wav")).unwrap();
+    clip.write_flac(dir.join("drums.flac"), 16).unwrap();
+    // A FLAC file whose extension says nothing is read by its content.
+    std::fs::copy(dir.join("drums.flac"), dir.join("drums.take")).unwrap();
+    let session = |clip_file: &str| {
+        let path = dir.join(format!("session-{clip_file}.json"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{ "frame_rate": 48000, "channels": 2, "clamp": false,
+                     "clips": {{ "drums": "{clip_file}" }},
+                     "playspecs": [ {{ "entries": [
+                       {{ "clip": "drums", "range": [100, 20100], "repeat": 15000, "gains": [0.5, 1.25],
+                          "fade_in": 300, "fade_out": 700 }},
+                       {{ "clip": "drums", "play_at": 4321 }} ] }} ],
+                     "commands": [ {{ "at": 0, "schedule": 0 }}, {{ "at": 0, "roll": true }},
+                                   {{ "at": 50000, "locate": 1000 }} ],
+                     "frames": 96000 }}"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let mut renders = Vec::new();
+    for clip_file in ["drums.wav", "drums.flac", "drums.take"] {
+        let out = dir.join(format!("{clip_file}.out.wav"));
+        let o = run(&[
+            "render",
+            session(clip_file).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{clip_file}");
+        renders.push(read_wav(&out).1);
+    }
+    assert_eq!(renders[0].len(), 96000 * 2);
+    assert!(renders[0].iter().filter(|x| **x != 0.0).count() > 150_000);
+    assert!(renders[0] == renders[1], "the FLAC clip renders otherwise");
+    assert!(
+        renders[0] == renders[2],
+        "the sniffed FLAC clip renders otherwise"
+    );
+    // A truncated FLAC clip is refused naming the session, the clip and why.
+    let bytes = std::fs::read(dir.join("drums.flac")).unwrap();
+    std::fs::write(dir.join("drums.flac"), &bytes[..bytes.len() / 2]).unwrap();
+    let out = dir.join("never.wav");
+    refused(
+        &dir,
+        &[
+            "render",
+            session("drums.flac").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[
+            "session-drums.flac.json: clips.drums: ",
+            "drums.flac: truncated",
+        ],
+    );
+}
+
 /// Runs a command that must fail with one line naming `needles`, leaving
 /// nothing behind in `dir` but what was there.
 fn refused(dir: &Path, args: &[&str], needles: &[&str]) {
