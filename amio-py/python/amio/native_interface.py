@@ -246,6 +246,12 @@ def check_backend(name: str) -> None:
         break
     else:
         names = ", ".join(repr(b[0]) for b in _native.backends())
+        if name in ("alsa", "cpal"):
+            raise BackendUnavailable(
+                f"this amio was built without the {name!r} backend: ALSA's library libasound "
+                "was missing when it was built; install it (Debian/Ubuntu: apt install libasound2) "
+                f"and reinstall amio (the backends here are: {names})"
+            )
         raise BackendUnavailable(
             f"no amio backend {name!r} on this machine; the backends are: {names}, "
             "and 'dummy' (create_io_interface only)"
