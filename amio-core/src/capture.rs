@@ -62,12 +62,15 @@ pub(crate) struct TagHistory {
 }
 
 impl TagHistory {
-    pub(crate) fn new(capacity: usize) -> TagHistory {
-        TagHistory {
-            ring: vec![Segment::default(); capacity.max(1)].into_boxed_slice(),
+    /// Room for `capacity` runs; an error, never an abort, when that does
+    /// not fit in memory.
+    pub(crate) fn new(capacity: usize) -> crate::Result<TagHistory> {
+        let ring = crate::limits::filled(Some(capacity.max(1)), Segment::default(), "tag history")?;
+        Ok(TagHistory {
+            ring: ring.into_boxed_slice(),
             oldest: 0,
             len: 0,
-        }
+        })
     }
 
     fn get(&self, i: usize) -> &Segment {
@@ -318,15 +321,22 @@ impl InputReader {
 }
 
 /// Makes the two ends of the capture queues: room for `frames` frames of
-/// `channels` channels and `pieces` headers.
+/// `channels` channels and `pieces` headers; an error, never an abort, when
+/// they do not fit in memory.
 pub(crate) fn queues(
     channels: usize,
     frames: usize,
     pieces: usize,
-) -> (CaptureWriter, InputReader) {
+) -> crate::Result<(CaptureWriter, InputReader)> {
+    let samples = frames.checked_mul(channels).ok_or(crate::Error::Argument {
+        argument: "input buffer",
+        rule: format!("{frames} frames of {channels} channels overflow"),
+    })?;
+    crate::limits::can_allocate::<ChunkHeader>(pieces.max(1), "input buffer")?;
+    crate::limits::can_allocate::<f32>(samples.max(1), "input buffer")?;
     let (hp, hc) = rtrb::RingBuffer::new(pieces.max(1));
-    let (sp, sc) = rtrb::RingBuffer::new((frames * channels).max(1));
-    (
+    let (sp, sc) = rtrb::RingBuffer::new(samples.max(1));
+    Ok((
         CaptureWriter {
             headers: hp,
             samples: sp,
@@ -339,7 +349,7 @@ pub(crate) fn queues(
             channels,
             current: None,
         },
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -356,7 +366,7 @@ mod tests {
 
     #[test]
     fn history_runs_and_lookups() {
-        let mut h = TagHistory::new(16);
+        let mut h = TagHistory::new(16).unwrap();
         h.record(0, tag(0, 0, false));
         h.record(10, tag(0, 0, false)); // runs on (stopped, same position)
         h.record(20, tag(1, 100, true));
@@ -371,7 +381,7 @@ mod tests {
 
     #[test]
     fn history_forgets_oldest_first() {
-        let mut h = TagHistory::new(3);
+        let mut h = TagHistory::new(3).unwrap();
         for s in 0..10u64 {
             h.record(s, tag(s, 0, false));
         }
@@ -382,7 +392,7 @@ mod tests {
 
     #[test]
     fn reader_joins_pieces_that_run_on() {
-        let (mut w, mut r) = queues(2, 64, 8);
+        let (mut w, mut r) = queues(2, 64, 8).unwrap();
         assert!(w.write(0, tag(1, 10, true), &[1.0, 2.0, 3.0, 4.0]));
         assert!(w.write(2, tag(1, 12, true), &[5.0, 6.0]));
         assert!(w.write(3, tag(1, 50, true), &[7.0, 8.0]));
@@ -396,7 +406,7 @@ mod tests {
 
     #[test]
     fn lost_frames_are_carried_by_the_next_piece() {
-        let (mut w, mut r) = queues(1, 4, 8);
+        let (mut w, mut r) = queues(1, 4, 8).unwrap();
         assert!(w.write(0, tag(1, 0, true), &[0.5; 3]));
         assert!(!w.write(3, tag(1, 3, true), &[0.5; 3]));
         let c = r.read().unwrap();
@@ -408,7 +418,7 @@ mod tests {
 
     #[test]
     fn read_into_splits_and_resumes() {
-        let (mut w, mut r) = queues(1, 64, 8);
+        let (mut w, mut r) = queues(1, 64, 8).unwrap();
         assert!(w.write(0, tag(2, 7, true), &[1.0, 2.0, 3.0]));
         assert!(w.write(3, tag(2, 10, true), &[4.0, 5.0]));
         let mut buf = [0.0; 4];

@@ -1,6 +1,6 @@
 //! Commands from the control side to the engine (SPEC.md, "Commands").
 
-use crate::mix::Prepared;
+use crate::mix::{Prepared, Scratch};
 
 /// A command as it travels through the command queue.
 pub(crate) struct Command {
@@ -25,6 +25,10 @@ pub(crate) struct Change {
     pub(crate) prepared: Prepared,
     pub(crate) insert_at: i64,
     pub(crate) start_from: i64,
+    /// Bigger mixing scratch for the engine, when this playspec needs more
+    /// than the engine has; the engine swaps it for its own, whose old
+    /// scratch then travels back here to be freed on the control side.
+    pub(crate) scratch: Option<Box<Scratch>>,
 }
 
 impl Change {

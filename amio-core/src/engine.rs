@@ -5,6 +5,8 @@
 //! or a playspec change takes effect, so its output is what the per-frame
 //! rules give, whatever the period size.
 
+use std::cmp::{Ordering as Order, Reverse};
+use std::collections::BinaryHeap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use crate::capture::{CaptureWriter, Tag, TagHistory};
 use crate::command::{Action, Change, Command};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
 use crate::meter::LiveMeter;
-use crate::mix;
+use crate::mix::{self, Scratch};
 use crate::shared::{Notifier, Shared};
 
 /// What the engine sends back to the control side, in stream-frame order.
@@ -39,6 +41,27 @@ struct Pending {
     target: u64,
     seq: u64,
     action: Action,
+}
+
+// Ordered by (target, seq): the order commands take effect in.
+impl PartialEq for Pending {
+    fn eq(&self, other: &Pending) -> bool {
+        (self.target, self.seq) == (other.target, other.seq)
+    }
+}
+
+impl Eq for Pending {}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Pending) -> Option<Order> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Pending) -> Order {
+        (self.target, self.seq).cmp(&(other.target, other.seq))
+    }
 }
 
 /// The audio half of an interface, as a driver runs it.
@@ -77,9 +100,12 @@ pub(crate) struct Core {
     rolling: bool,
     current: Box<Change>,
     change: Option<Box<Change>>,
-    /// Commands read from the queue, sorted by (target, seq) descending, so
-    /// the next one is last.
-    pending: Vec<Pending>,
+    /// Commands read from the queue, the next one (smallest target, then
+    /// seq) on top: O(log n) per command, with room for `command_capacity`
+    /// reserved up front so pushing never allocates.
+    pending: BinaryHeap<Reverse<Pending>>,
+    /// Working space for mixing (see [`Scratch`]).
+    scratch: Box<Scratch>,
     /// `L` in use for input tags, and the sum it was computed from.
     latency: u64,
     latency_requested: Option<u64>,
@@ -114,11 +140,14 @@ pub(crate) struct EngineParts {
     pub(crate) capture: CaptureWriter,
     pub(crate) meter: Option<Box<LiveMeter>>,
     pub(crate) shared: Arc<Shared>,
+    pub(crate) scratch: Box<Scratch>,
 }
 
 impl Engine {
-    pub(crate) fn new(parts: EngineParts) -> Engine {
-        Engine(Kind::Local(Core::new(parts)))
+    /// The engine from its parts; an error, never an abort, when its
+    /// buffers do not fit in memory.
+    pub(crate) fn new(parts: EngineParts) -> crate::Result<Engine> {
+        Ok(Engine(Kind::Local(Core::new(parts)?)))
     }
 
     pub(crate) fn remote(remote: crate::plugin::Remote) -> Engine {
@@ -226,13 +255,20 @@ impl Engine {
 }
 
 impl Core {
-    fn new(parts: EngineParts) -> Core {
+    fn new(parts: EngineParts) -> crate::Result<Core> {
         let history = if parts.in_channels > 0 {
             (parts.max_latency as usize).saturating_add(parts.max_period + 1)
         } else {
             1
         };
-        Core {
+        let buffer = |channels: usize, what| {
+            crate::limits::filled(parts.max_period.checked_mul(channels), 0.0f32, what)
+                .map(Vec::into_boxed_slice)
+        };
+        let output = buffer(parts.out_channels, "output buffer")?;
+        let input = buffer(parts.in_channels, "input buffer")?;
+        let tags = TagHistory::new(history)?;
+        Ok(Core {
             out_channels: parts.out_channels,
             in_channels: parts.in_channels,
             max_period: parts.max_period,
@@ -243,21 +279,22 @@ impl Core {
             rolling: false,
             current: parts.initial,
             change: None,
-            pending: Vec::with_capacity(parts.command_capacity),
+            pending: BinaryHeap::with_capacity(parts.command_capacity),
+            scratch: parts.scratch,
             latency: 0,
             latency_requested: None,
             xruns_seen: 0,
             notices_seen: 0,
-            output: vec![0.0; parts.max_period * parts.out_channels].into_boxed_slice(),
-            input: vec![0.0; parts.max_period * parts.in_channels].into_boxed_slice(),
-            tags: TagHistory::new(history),
+            output,
+            input,
+            tags,
             commands: parts.commands,
             messages: parts.messages,
             outcome_reserve: parts.outcome_reserve,
             capture: parts.capture,
             meter: parts.meter,
             shared: parts.shared,
-        }
+        })
     }
 
     fn input_buffer(&mut self, frames: usize) -> &mut [f32] {
@@ -281,8 +318,8 @@ impl Core {
         let mut done = 0;
         while done < frames {
             // 1. Commands whose target is this frame, in issue order.
-            while self.pending.last().is_some_and(|c| c.target <= self.s) {
-                if let Some(cmd) = self.pending.pop() {
+            while self.pending.peek().is_some_and(|c| c.0.target <= self.s) {
+                if let Some(Reverse(cmd)) = self.pending.pop() {
                     self.apply(cmd.action);
                     self.shared.commands_done.fetch_add(1, Ordering::Release);
                 }
@@ -293,8 +330,8 @@ impl Core {
             }
             // The stretch until something can happen next.
             let mut n = (frames - done) as u64;
-            if let Some(next) = self.pending.last() {
-                n = n.min(next.target - self.s);
+            if let Some(next) = self.pending.peek() {
+                n = n.min(next.0.target - self.s);
             }
             if self.rolling {
                 if let Some(c) = &self.change {
@@ -316,7 +353,7 @@ impl Core {
             // 3. Mix (rolling) or leave silence (stopped).
             if self.rolling {
                 let out = &mut self.output[done * oc..(done + n) * oc];
-                self.current.prepared.mix(self.p, n, out);
+                self.current.prepared.mix(&mut self.scratch, self.p, n, out);
                 self.p = self.p.wrapping_add(n as i64);
             }
             // 4. s += n.
@@ -395,18 +432,25 @@ impl Core {
     /// target, or whose target has passed, takes effect now.
     fn take_commands(&mut self) {
         while self.pending.len() < self.pending.capacity() {
-            let Ok(cmd) = self.commands.pop() else { break };
+            let Ok(mut cmd) = self.commands.pop() else {
+                break;
+            };
+            if let Action::Schedule(change) = &mut cmd.action {
+                if let Some(scratch) = change.scratch.as_mut() {
+                    // A bigger scratch, taken as commands are read (in issue
+                    // order, the order the control side sized it in), before
+                    // any playspec that needs it can become current. The old
+                    // one goes back with the change, to be freed on the
+                    // control side.
+                    std::mem::swap(&mut self.scratch, scratch);
+                }
+            }
             let target = cmd.at.map_or(self.s, |at| at.max(self.s));
-            let key = (target, cmd.seq);
-            let i = self.pending.partition_point(|c| (c.target, c.seq) > key);
-            self.pending.insert(
-                i,
-                Pending {
-                    target,
-                    seq: cmd.seq,
-                    action: cmd.action,
-                },
-            );
+            self.pending.push(Reverse(Pending {
+                target,
+                seq: cmd.seq,
+                action: cmd.action,
+            }));
         }
     }
 

@@ -18,8 +18,9 @@ use crate::driver::StreamInfo;
 use crate::engine::{Engine, EngineParts, Message};
 use crate::error::{Error, Result};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
+use crate::limits::{self, at_most};
 use crate::meter::{LiveMeter, MeterLevels, Metering};
-use crate::mix::Prepared;
+use crate::mix::{Prepared, Scratch};
 use crate::playspec::Playspec;
 use crate::shared::{PositionReader, Shared};
 
@@ -89,6 +90,9 @@ pub struct Interface {
     /// Events taken from the queues, not yet polled.
     backlog: VecDeque<Event>,
     closed: bool,
+    /// The capacity of the engine's mixing scratch (the largest any change
+    /// sent so far needed).
+    scratch_capacity: usize,
 }
 
 impl std::fmt::Debug for Interface {
@@ -117,6 +121,10 @@ impl Interface {
         if info.max_period == 0 {
             return Err(config_error("max_period", "must be above 0"));
         }
+        at_most("frame_rate", info.frame_rate, limits::MAX_FRAME_RATE)?;
+        at_most("max_period", info.max_period, limits::MAX_PERIOD)?;
+        at_most("in_channels", info.in_channels, limits::MAX_CHANNELS)?;
+        at_most("out_channels", info.out_channels, limits::MAX_CHANNELS)?;
         for (field, value) in [
             ("command_capacity", config.command_capacity),
             ("outcome_capacity", config.outcome_capacity),
@@ -125,7 +133,27 @@ impl Interface {
             if value == 0 {
                 return Err(config_error(field, "must be above 0"));
             }
+            at_most(field, value, limits::MAX_QUEUE_CAPACITY)?;
         }
+        at_most("max_latency", config.max_latency, limits::MAX_LATENCY)?;
+        at_most(
+            "input_buffer_frames",
+            config
+                .input_buffer_frames
+                .saturating_mul(info.in_channels.max(1)),
+            limits::MAX_INPUT_BUFFER_SAMPLES,
+        )
+        .map_err(|_| {
+            config_error(
+                "input_buffer_frames",
+                format!(
+                    "is {} frames of {} channels, above amio's limit of {} samples",
+                    config.input_buffer_frames,
+                    info.in_channels,
+                    limits::MAX_INPUT_BUFFER_SAMPLES
+                ),
+            )
+        })?;
         if let Metering::Window(window) = config.metering {
             window.check(info.frame_rate)?;
         }
@@ -154,19 +182,25 @@ impl Interface {
             .extra_latency
             .store(config.extra_latency, Ordering::Relaxed);
 
+        limits::can_allocate::<Command>(config.command_capacity, "command queue")?;
+        limits::can_allocate::<Message>(
+            config.outcome_capacity + config.event_capacity,
+            "event queue",
+        )?;
         let (command_tx, command_rx) = rtrb::RingBuffer::new(config.command_capacity);
         let (message_tx, message_rx) =
             rtrb::RingBuffer::new(config.outcome_capacity + config.event_capacity);
         let max_period = info.max_period;
         let pieces = (config.input_buffer_frames / max_period + 1) * 4 + 64;
         let (capture_tx, capture_rx) =
-            capture::queues(info.in_channels, config.input_buffer_frames, pieces);
+            capture::queues(info.in_channels, config.input_buffer_frames, pieces)?;
         let initial = Box::new(Change {
             prepared: Prepared::new(0, Playspec::empty(), info.out_channels),
             insert_at: 0,
             start_from: 0,
+            scratch: None,
         });
-        let (meter, meter_levels) = LiveMeter::new(config.metering, info, config.event_capacity);
+        let (meter, meter_levels) = LiveMeter::new(config.metering, info, config.event_capacity)?;
         let engine = Engine::new(EngineParts {
             out_channels: info.out_channels,
             in_channels: info.in_channels,
@@ -181,7 +215,8 @@ impl Interface {
             capture: capture_tx,
             meter: meter.map(Box::new),
             shared: Arc::clone(&shared),
-        });
+            scratch: Box::new(Scratch::with_capacity(0)?),
+        })?;
         let interface = Interface {
             info: info.clone(),
             commands: command_tx,
@@ -197,6 +232,7 @@ impl Interface {
             unresolved: BTreeSet::new(),
             backlog: VecDeque::new(),
             closed: false,
+            scratch_capacity: 0,
         };
         Ok((interface, engine))
     }
@@ -230,12 +266,23 @@ impl Interface {
             });
         }
         let id = self.next_id;
+        let prepared = Prepared::new(id, playspec.clone(), self.info.out_channels);
+        // The engine's mixing scratch grows with the largest playspec sent,
+        // never per schedule.
+        let needed = prepared.scratch_needed();
+        let scratch = if needed > self.scratch_capacity {
+            Some(Box::new(Scratch::with_capacity(needed)?))
+        } else {
+            None
+        };
         let change = Box::new(Change {
-            prepared: Prepared::new(id, playspec.clone(), self.info.out_channels),
+            prepared,
             insert_at,
             start_from,
+            scratch,
         });
         self.send(at, Action::Schedule(change))?;
+        self.scratch_capacity = self.scratch_capacity.max(needed);
         self.next_id += 1;
         self.unresolved.insert(id);
         Ok(id)

@@ -39,6 +39,7 @@ pub mod event;
 pub mod fader;
 mod index;
 pub mod interface;
+pub mod limits;
 pub mod meter;
 mod mix;
 pub mod null;

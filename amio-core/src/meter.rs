@@ -177,14 +177,19 @@ impl LiveMeter {
         metering: Metering,
         info: &StreamInfo,
         events: usize,
-    ) -> (Option<LiveMeter>, Option<MeterLevels>) {
+    ) -> crate::Result<(Option<LiveMeter>, Option<MeterLevels>)> {
         let window = match metering {
-            Metering::Off => return (None, None),
+            Metering::Off => return Ok((None, None)),
             Metering::EveryPeriod => None,
             Metering::Window(w) => Some(w),
         };
         let channels = info.in_channels + info.out_channels;
-        let (tx, rx) = rtrb::RingBuffer::new((channels * events).max(1));
+        let slots = channels.checked_mul(events).ok_or(crate::Error::Argument {
+            argument: "meter levels",
+            rule: format!("{channels} channels × {events} events overflow"),
+        })?;
+        crate::limits::can_allocate::<Accum>(slots.max(1), "meter levels")?;
+        let (tx, rx) = rtrb::RingBuffer::new(slots.max(1));
         let meter = LiveMeter {
             window,
             frame_rate: info.frame_rate,
@@ -199,7 +204,7 @@ impl LiveMeter {
             in_channels: info.in_channels,
             out_channels: info.out_channels,
         };
-        (Some(meter), Some(levels))
+        Ok((Some(meter), Some(levels)))
     }
 
     /// Adds the period from stream frame `s`: `input` and `output`

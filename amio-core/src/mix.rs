@@ -47,9 +47,39 @@ pub(crate) struct Prepared {
     playspec: Playspec,
     gains: Vec<Gains>,
     out_channels: usize,
+}
+
+/// The audio thread's working space for mixing: the candidates of a query
+/// and the occurrences planned from them. One per interface, sized for the
+/// largest playspec scheduled so far (the control side sends a bigger one
+/// along with a change that needs it), so scheduling does not allocate
+/// scratch per playspec.
+pub(crate) struct Scratch {
     candidates: Vec<u32>,
     /// The occurrences to mix in the current stretch, by entry.
     plan: Vec<Planned>,
+}
+
+impl Scratch {
+    /// Scratch for playspecs whose index yields at most `capacity`
+    /// candidates; an error (never an abort) when that does not fit in
+    /// memory.
+    pub(crate) fn with_capacity(capacity: usize) -> crate::Result<Scratch> {
+        let too_big = |_| crate::Error::Argument {
+            argument: "playspec",
+            rule: format!("mixing scratch for {capacity} entries does not fit in memory"),
+        };
+        let mut candidates = Vec::new();
+        candidates.try_reserve_exact(capacity).map_err(too_big)?;
+        let mut plan = Vec::new();
+        plan.try_reserve_exact(capacity).map_err(too_big)?;
+        Ok(Scratch { candidates, plan })
+    }
+
+    /// The most candidates it holds without allocating.
+    pub(crate) fn capacity(&self) -> usize {
+        self.candidates.capacity().min(self.plan.capacity())
+    }
 }
 
 /// The occurrences `k_lo..=k_hi` of one entry that meet the stretch being
@@ -71,47 +101,55 @@ impl Prepared {
             .iter()
             .map(|e| Gains::new(e, out_channels))
             .collect();
-        let candidates = Vec::with_capacity(data.index.capacity());
-        let plan = Vec::with_capacity(data.index.capacity());
         Prepared {
             id,
             playspec,
             gains,
             out_channels,
-            candidates,
-            plan,
         }
     }
 
+    /// The scratch capacity mixing this playspec needs.
+    pub(crate) fn scratch_needed(&self) -> usize {
+        self.playspec.data().index.capacity()
+    }
+
     /// Adds the sum of every occurrence at positions `[p0, p0 + n)` into
-    /// `out` (`n` interleaved frames). Real-time safe: no allocation.
-    pub(crate) fn mix(&mut self, p0: i64, n: usize, out: &mut [f32]) {
+    /// `out` (`n` interleaved frames), using `scratch`. Real-time safe: no
+    /// allocation (the control side sized `scratch` for this playspec).
+    pub(crate) fn mix(&self, scratch: &mut Scratch, p0: i64, n: usize, out: &mut [f32]) {
         if self.out_channels == 0 {
             return; // a capture-only interface: nothing to mix into
         }
+        if scratch.capacity() < self.scratch_needed() {
+            // Not reachable: a change that needs more scratch brings it.
+            // Silence is the real-time-safe answer; growing would allocate.
+            return;
+        }
         let data = self.playspec.data();
-        self.candidates.clear();
-        data.index.query(p0, n as u64, &mut self.candidates);
-        self.candidates.sort_unstable();
-        self.candidates.dedup();
+        let Scratch { candidates, plan } = scratch;
+        candidates.clear();
+        data.index.query(p0, n as u64, candidates);
+        candidates.sort_unstable();
+        candidates.dedup();
         // Plan first, so that the next entry's samples can be fetched from
         // memory while this one is mixed: with many entries each period
         // reads many short runs, too short for the hardware prefetcher.
-        self.plan.clear();
-        for &entry in &self.candidates {
+        plan.clear();
+        for &entry in candidates.iter() {
             if let Some((k_lo, k_hi)) = occurrences(&data.entries[entry as usize], p0, n as u64) {
-                self.plan.push(Planned { entry, k_lo, k_hi });
+                plan.push(Planned { entry, k_lo, k_hi });
             }
         }
         // Keep about PREFETCH_LEAD bytes of samples requested ahead of the
         // entry being mixed (one entry ahead at least).
         let bytes = (n * self.out_channels.max(1) * 4).max(1);
         let ahead = (PREFETCH_LEAD / bytes).clamp(1, 16);
-        for planned in self.plan.iter().take(ahead) {
+        for planned in plan.iter().take(ahead) {
             prefetch_occurrence(&data.entries[planned.entry as usize], planned.k_lo, p0, n);
         }
-        for (i, planned) in self.plan.iter().enumerate() {
-            if let Some(next) = self.plan.get(i + ahead) {
+        for (i, planned) in plan.iter().enumerate() {
+            if let Some(next) = plan.get(i + ahead) {
                 prefetch_occurrence(&data.entries[next.entry as usize], next.k_lo, p0, n);
             }
             let e = planned.entry as usize;
@@ -314,9 +352,12 @@ fn mix_faded(e: &Entry, gains: &Gains, oc: usize, j0: u64, src: &[f32], out: &mu
     }
 }
 
-/// Clamps every sample to [-1, 1].
+/// Clamps every sample to [-1, 1]: +inf becomes 1, -inf -1, and NaN (a sum
+/// such as `inf - inf` from huge gains) silence, 0; so nothing non-finite
+/// leaves the engine with the clamp on.
 pub(crate) fn clamp(out: &mut [f32]) {
     for x in out {
-        *x = x.clamp(-1.0, 1.0);
+        let v = *x;
+        *x = if v.is_nan() { 0.0 } else { v.clamp(-1.0, 1.0) };
     }
 }

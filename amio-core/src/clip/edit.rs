@@ -9,15 +9,10 @@ use crate::error::{Error, Result};
 /// `samples` zeroed samples, or an error naming `argument` when they do not
 /// fit in memory (never an abort).
 fn zeroed(samples: Option<usize>, argument: &'static str) -> Result<Vec<f32>> {
-    let too_big = || Error::Argument {
+    crate::limits::filled(samples, 0.0, argument).map_err(|_| Error::Argument {
         argument,
         rule: "the clip would not fit in memory".into(),
-    };
-    let samples = samples.ok_or_else(too_big)?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(samples).map_err(|_| too_big())?;
-    v.resize(samples, 0.0);
-    Ok(v)
+    })
 }
 
 /// Checks that `clips[i]` agrees with `clips[0]` in frame rate and
