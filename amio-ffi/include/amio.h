@@ -164,6 +164,13 @@ typedef enum amio_status {
    * amio itself failed (a bug); the message says where.
    */
   AMIO_ERROR_INTERNAL = 18,
+  /**
+   * The call is not allowed from inside one of libamio's callbacks (an
+   * output, input or event callback runs on a thread that closing,
+   * stopping, starting, waiting for or freeing the stream would wait
+   * for): call it from the control thread.
+   */
+  AMIO_ERROR_IN_CALLBACK = 19,
 } amio_status;
 
 /**
@@ -1074,13 +1081,14 @@ enum amio_status amio_stream_get_info(const struct amio_stream *stream,
                                       struct amio_stream_info *info_out);
 
 /**
- * Starts (or restarts) the stream. Control thread.
+ * Starts (or restarts) the stream. Control thread; from inside a libamio
+ * callback it is `AMIO_ERROR_IN_CALLBACK`.
  */
 enum amio_status amio_stream_start(struct amio_stream *stream);
 
 /**
  * Stops the stream; it keeps its state and can start again. Control
- * thread.
+ * thread; from inside a libamio callback it is `AMIO_ERROR_IN_CALLBACK`.
  */
 enum amio_status amio_stream_stop(struct amio_stream *stream);
 
@@ -1088,13 +1096,15 @@ enum amio_status amio_stream_stop(struct amio_stream *stream);
  * Closes the stream: stops the driver; changes still pending are reported
  * dropped. Commands are refused from now on (`AMIO_ERROR_CLOSED`); events
  * and captured input stay readable until [`amio_stream_free`]. Closing
- * twice is fine. Control thread.
+ * twice is fine. Control thread; from inside a libamio callback (which
+ * closing would wait for) it is `AMIO_ERROR_IN_CALLBACK`.
  */
 enum amio_status amio_stream_close(struct amio_stream *stream);
 
 /**
  * Closes (if needed) and frees a stream. NULL does nothing; a freed handle
- * is `AMIO_ERROR_INVALID_HANDLE`. Control thread.
+ * is `AMIO_ERROR_INVALID_HANDLE`. Control thread; from inside a libamio
+ * callback it is `AMIO_ERROR_IN_CALLBACK`.
  */
 enum amio_status amio_stream_free(struct amio_stream *stream);
 
@@ -1140,7 +1150,9 @@ enum amio_status amio_transport_locate(struct amio_stream *stream, int64_t posit
 enum amio_status amio_stream_set_extra_latency(struct amio_stream *stream, int64_t frames);
 
 /**
- * Writes the engine's latest position. Any thread.
+ * Writes the engine's latest position. Any thread, also from inside a
+ * libamio callback while another thread closes the stream: it takes no
+ * lock that closing holds.
  *
  * # Safety
  * `position_out` must be writable.
@@ -1200,7 +1212,7 @@ enum amio_status amio_stream_inject_xrun(struct amio_stream *stream);
 /**
  * null backend, paced or offline: waits up to `timeout_ms` for the run to
  * end (offline: every frame rendered) and writes whether it did. Control
- * thread.
+ * thread; from inside a libamio callback it is `AMIO_ERROR_IN_CALLBACK`.
  *
  * # Safety
  * `finished_out` must be writable.

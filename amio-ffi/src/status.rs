@@ -54,6 +54,11 @@ pub enum amio_status {
     AMIO_ERROR_CLOSED = 17,
     /// amio itself failed (a bug); the message says where.
     AMIO_ERROR_INTERNAL = 18,
+    /// The call is not allowed from inside one of libamio's callbacks (an
+    /// output, input or event callback runs on a thread that closing,
+    /// stopping, starting, waiting for or freeing the stream would wait
+    /// for): call it from the control thread.
+    AMIO_ERROR_IN_CALLBACK = 19,
 }
 
 pub use amio_status::*;
@@ -253,6 +258,7 @@ pub extern "C" fn amio_status_name(status: i32) -> *const c_char {
         16 => b"AMIO_ERROR_CONFIG\0",
         17 => b"AMIO_ERROR_CLOSED\0",
         18 => b"AMIO_ERROR_INTERNAL\0",
+        19 => b"AMIO_ERROR_IN_CALLBACK\0",
         _ => b"AMIO_UNKNOWN_STATUS\0",
     };
     name.as_ptr().cast()

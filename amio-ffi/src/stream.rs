@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use amio_core::plugin::PluginOptions;
 use amio_core::{
-    Config, Event, Meter, Metering, NullConfig, NullControl, NullDriver, OutcomeKind, Stream,
-    StreamConfig,
+    Config, Event, Meter, Metering, NullConfig, NullControl, NullDriver, OutcomeKind,
+    PositionReader, Stream, StreamConfig, StreamInfo,
 };
 
 use crate::args::{fill, optional_text, slice, slice_mut, text};
@@ -229,6 +229,31 @@ pub struct amio_chunk_info {
     pub frames: u64,
 }
 
+thread_local! {
+    /// Set on a libamio thread while it runs one of the host's callbacks.
+    static IN_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a host callback, marking the thread as inside one.
+fn in_callback<R>(f: impl FnOnce() -> R) -> R {
+    IN_CALLBACK.with(|c| c.set(true));
+    let r = f();
+    IN_CALLBACK.with(|c| c.set(false));
+    r
+}
+
+/// Refuses `function` on a thread that is running one of libamio's
+/// callbacks: it would wait for that very thread (a deadlock).
+fn not_in_callback(function: &str) -> Result<(), Failure> {
+    if IN_CALLBACK.with(std::cell::Cell::get) {
+        return Err(Failure::new(
+            crate::status::AMIO_ERROR_IN_CALLBACK,
+            format!("{function} is not allowed from inside a libamio callback (it would wait for the callback's own thread); call it from the control thread"),
+        ));
+    }
+    Ok(())
+}
+
 /// A pointer a host gave us, to pass back from our threads.
 #[derive(Clone, Copy)]
 struct UserPtr(*mut c_void);
@@ -258,6 +283,11 @@ struct Wake {
 /// A stream as the registry holds it.
 pub(crate) struct StreamObject {
     stream: Mutex<Stream>,
+    /// The engine's position, readable from any thread without the lock
+    /// (which close holds while it joins the driver's thread).
+    position: PositionReader,
+    /// What the driver opened.
+    info: StreamInfo,
     null: Option<NullControl>,
     wake: Mutex<Wake>,
     /// Set when events were signalled and not yet all polled.
@@ -307,7 +337,7 @@ impl StreamObject {
             if let (Some(cb), Some(user)) = (callback, user) {
                 // SAFETY: the host's callback, documented to be called from
                 // a libamio thread.
-                unsafe { cb(user.get()) };
+                in_callback(|| unsafe { cb(user.get()) });
             }
         }
     }
@@ -484,14 +514,14 @@ pub unsafe extern "C" fn amio_stream_open(
                     let frames = out.len().checked_div(oc).unwrap_or(0);
                     // SAFETY: the host's callback, with `frames` frames valid
                     // for the call.
-                    unsafe { cb(user.get(), s, out.as_ptr(), frames) }
+                    in_callback(|| unsafe { cb(user.get(), s, out.as_ptr(), frames) })
                 }));
             }
             if let Some(cb) = c.input_callback {
                 driver = driver.with_input(Box::new(move |s, input| {
                     let frames = input.len().checked_div(ic).unwrap_or(0);
                     // SAFETY: as above, for writing.
-                    unsafe { cb(user.get(), s, input.as_mut_ptr(), frames) }
+                    in_callback(|| unsafe { cb(user.get(), s, input.as_mut_ptr(), frames) })
                 }));
             }
             let control = driver.control();
@@ -511,6 +541,8 @@ pub unsafe extern "C" fn amio_stream_open(
         let period =
             Duration::from_secs_f64(info.period as f64 / f64::from(info.frame_rate.max(1)));
         let object = StreamObject {
+            position: stream.position_reader(),
+            info: stream.info().clone(),
             stream: Mutex::new(stream),
             null,
             wake: Mutex::new(Wake::default()),
@@ -558,7 +590,8 @@ pub unsafe extern "C" fn amio_stream_get_info(
 ) -> amio_status {
     guard("amio_stream_get_info", || {
         check_out(info_out, "info_out")?;
-        let info = with_stream(stream, |_, s| Ok(s.info().clone()))?;
+        let object = registry::stream(stream, "stream")?;
+        let info = &object.info;
         let mut out = amio_stream_info {
             backend: [0; 32],
             device: [0; 256],
@@ -577,10 +610,12 @@ pub unsafe extern "C" fn amio_stream_get_info(
     })
 }
 
-/// Starts (or restarts) the stream. Control thread.
+/// Starts (or restarts) the stream. Control thread; from inside a libamio
+/// callback it is `AMIO_ERROR_IN_CALLBACK`.
 #[no_mangle]
 pub extern "C" fn amio_stream_start(stream: *mut amio_stream) -> amio_status {
     guard("amio_stream_start", || {
+        not_in_callback("amio_stream_start")?;
         with_stream(stream, |_, s| {
             open_for_commands(s)?;
             Ok(s.start()?)
@@ -589,10 +624,11 @@ pub extern "C" fn amio_stream_start(stream: *mut amio_stream) -> amio_status {
 }
 
 /// Stops the stream; it keeps its state and can start again. Control
-/// thread.
+/// thread; from inside a libamio callback it is `AMIO_ERROR_IN_CALLBACK`.
 #[no_mangle]
 pub extern "C" fn amio_stream_stop(stream: *mut amio_stream) -> amio_status {
     guard("amio_stream_stop", || {
+        not_in_callback("amio_stream_stop")?;
         with_stream(stream, |_, s| Ok(s.pause()?))
     })
 }
@@ -600,19 +636,23 @@ pub extern "C" fn amio_stream_stop(stream: *mut amio_stream) -> amio_status {
 /// Closes the stream: stops the driver; changes still pending are reported
 /// dropped. Commands are refused from now on (`AMIO_ERROR_CLOSED`); events
 /// and captured input stay readable until [`amio_stream_free`]. Closing
-/// twice is fine. Control thread.
+/// twice is fine. Control thread; from inside a libamio callback (which
+/// closing would wait for) it is `AMIO_ERROR_IN_CALLBACK`.
 #[no_mangle]
 pub extern "C" fn amio_stream_close(stream: *mut amio_stream) -> amio_status {
     guard("amio_stream_close", || {
+        not_in_callback("amio_stream_close")?;
         with_stream(stream, |_, s| Ok(s.close()?))
     })
 }
 
 /// Closes (if needed) and frees a stream. NULL does nothing; a freed handle
-/// is `AMIO_ERROR_INVALID_HANDLE`. Control thread.
+/// is `AMIO_ERROR_INVALID_HANDLE`. Control thread; from inside a libamio
+/// callback it is `AMIO_ERROR_IN_CALLBACK`.
 #[no_mangle]
 pub extern "C" fn amio_stream_free(stream: *mut amio_stream) -> amio_status {
     guard("amio_stream_free", || {
+        not_in_callback("amio_stream_free")?;
         let removed = registry::remove(stream, "stream", "a stream", |o| {
             matches!(o, Object::Stream(_))
         })?;
@@ -708,7 +748,9 @@ pub extern "C" fn amio_stream_set_extra_latency(
     })
 }
 
-/// Writes the engine's latest position. Any thread.
+/// Writes the engine's latest position. Any thread, also from inside a
+/// libamio callback while another thread closes the stream: it takes no
+/// lock that closing holds.
 ///
 /// # Safety
 /// `position_out` must be writable.
@@ -719,7 +761,7 @@ pub unsafe extern "C" fn amio_stream_get_position(
 ) -> amio_status {
     guard("amio_stream_get_position", || {
         check_out(position_out, "position_out")?;
-        let r = with_stream(stream, |_, s| Ok(s.position()))?;
+        let r = registry::stream(stream, "stream")?.position.read();
         let p = amio_position {
             stream_frame: r.stream_frame,
             id: r.id,
@@ -966,7 +1008,7 @@ pub extern "C" fn amio_stream_inject_xrun(stream: *mut amio_stream) -> amio_stat
 
 /// null backend, paced or offline: waits up to `timeout_ms` for the run to
 /// end (offline: every frame rendered) and writes whether it did. Control
-/// thread.
+/// thread; from inside a libamio callback it is `AMIO_ERROR_IN_CALLBACK`.
 ///
 /// # Safety
 /// `finished_out` must be writable.
@@ -977,6 +1019,7 @@ pub unsafe extern "C" fn amio_stream_wait(
     finished_out: *mut bool,
 ) -> amio_status {
     guard("amio_stream_wait", || {
+        not_in_callback("amio_stream_wait")?;
         check_out(finished_out, "finished_out")?;
         let control = null_control(stream, "amio_stream_wait")?;
         let done = control.wait(Duration::from_millis(u64::from(timeout_ms)));

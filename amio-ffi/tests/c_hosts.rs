@@ -183,6 +183,18 @@ fn a_c_host_uses_the_clip_tools_meters_and_fader_under_valgrind() {
 }
 
 #[test]
+fn a_c_host_calling_from_callbacks_neither_deadlocks_nor_crashes_under_valgrind() {
+    let exe = compile("tests/c/callbacks.c");
+    let out = run(&exe, &[], &[], true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "callbacks host failed (99: valgrind found errors)"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("7 calls refused"));
+}
+
+#[test]
 fn a_cpp_host_uses_amio_hpp() {
     let exe = compile("tests/cpp/host.cpp");
     let dir = Scratch::new("cpp-host");
