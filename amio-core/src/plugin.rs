@@ -721,10 +721,21 @@ pub fn load_path(path: &Path, backend: &str) -> Result<Plugin> {
         problem,
         abi_mismatch,
     };
+    // Loaded RTLD_NODELETE: a plugin and the system libraries it pulled in
+    // stay for the life of the process even after its last handle is
+    // dropped. Unloading libasound would lose its configuration cache (and
+    // leak it: ~68 KB per failed ALSA open), and libraries like it are not
+    // written to be unloaded and loaded again.
     // SAFETY: loading a shared object runs its initialisers; amio plugins
     // have none beyond Rust's and libc's.
-    let library =
-        unsafe { libloading::Library::new(path) }.map_err(|e| fail(loader_reason(&e), false))?;
+    let library: libloading::Library = unsafe {
+        libloading::os::unix::Library::open(
+            Some(path),
+            libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NODELETE,
+        )
+    }
+    .map_err(|e| fail(loader_reason(&e), false))?
+    .into();
     let symbol = format!("amio_plugin_{backend}");
     // SAFETY: the entry point's signature is part of the plugin ABI.
     let entry =

@@ -195,6 +195,35 @@ fn a_c_host_calling_from_callbacks_neither_deadlocks_nor_crashes_under_valgrind(
 }
 
 #[test]
+fn failed_opens_on_every_backend_leak_nothing_under_valgrind() {
+    let exe = compile("tests/c/failed_opens.c");
+    let out = Command::new("valgrind")
+        .args([
+            "-q",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--error-exitcode=99",
+        ])
+        .arg(&exe)
+        .env("JACK_NO_START_SERVER", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "failed-opens host failed (99: valgrind found a leak or an error):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for backend in ["alsa", "jack", "cpal", "null", "nonesuch"] {
+        assert!(
+            stdout.contains(&format!("{backend}: 100 failed opens")),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
 fn a_cpp_host_uses_amio_hpp() {
     let exe = compile("tests/cpp/host.cpp");
     let dir = Scratch::new("cpp-host");
