@@ -105,6 +105,11 @@ fn sizes_beyond_the_limits_are_refused_naming_the_field() {
     for (info, config, message) in cases {
         assert_eq!(config_error(Interface::new(&info, &config)), message);
     }
+    let clip = Clip::from_interleaved(RATE, 1, vec![0.0; 10]).unwrap();
+    assert_eq!(
+        clip.resample(u32::MAX).unwrap_err().to_string(),
+        format!("resample: frame rate to resample to is {} Hz, above amio's limit of {MAX_FRAME_RATE} Hz", u32::MAX)
+    );
     // At the limits themselves: accepted.
     let edge = amio_core::StreamInfo {
         out_channels: 8,

@@ -190,6 +190,46 @@ impl Clip {
         };
         let channels = self.0.channels;
         let frames = self.0.frames;
+        // Rates and sizes are checked before rubato allocates (it aborts
+        // when memory runs out): the output, and its FFTs, whose lengths
+        // are the rates over their greatest common divisor.
+        for (what, rate) in [
+            ("frame rate to resample to", frame_rate),
+            ("the clip's frame rate", from),
+        ] {
+            if rate > crate::limits::MAX_FRAME_RATE {
+                return Err(Error::Argument {
+                    argument: "resample",
+                    rule: format!(
+                        "{what} is {rate} Hz, above amio's limit of {} Hz",
+                        crate::limits::MAX_FRAME_RATE
+                    ),
+                });
+            }
+        }
+        let out_samples = (frames as u128 * u128::from(frame_rate))
+            .div_ceil(u128::from(from))
+            .checked_mul(channels as u128)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| resample_err("the resampled clip would not fit in memory".into()))?;
+        let gcd = {
+            let (mut a, mut b) = (from, frame_rate);
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            a
+        };
+        let fft = (from / gcd + frame_rate / gcd) as usize;
+        crate::limits::can_allocate::<f32>(out_samples, "resampled clip")
+            .and_then(|()| {
+                crate::limits::can_allocate::<[f32; 2]>(
+                    fft.saturating_mul(channels).saturating_mul(4),
+                    "resampler",
+                )
+            })
+            .map_err(|_| {
+                resample_err("the resampler or its output would not fit in memory".into())
+            })?;
         let mut resampler = Fft::<f32>::new(
             from as usize,
             frame_rate as usize,
