@@ -55,7 +55,15 @@ pub unsafe extern "C" fn amio_clip_new_f32(
         check_rate_channels(frame_rate, channels)?;
         // SAFETY: per this function's contract.
         let data = unsafe { slice(samples, sample_count, "samples") }?;
-        let clip = Clip::from_interleaved(frame_rate, channels as usize, data.to_vec())?;
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(data.len()).map_err(|_| {
+            Failure::invalid(format!(
+                "samples: {} samples would not fit in memory",
+                data.len()
+            ))
+        })?;
+        copy.extend_from_slice(data);
+        let clip = Clip::from_interleaved(frame_rate, channels as usize, copy)?;
         // SAFETY: checked writable above.
         unsafe { write_out(clip_out, "clip_out", registry::insert(Object::Clip(clip))) }
     })

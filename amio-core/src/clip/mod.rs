@@ -94,7 +94,9 @@ impl Clip {
                 });
             }
         }
-        let mut samples = Vec::with_capacity(frames * channels.len());
+        let mut samples =
+            crate::limits::filled(frames.checked_mul(channels.len()), 0.0f32, "clip samples")?;
+        samples.clear();
         for frame in 0..frames {
             samples.extend(channels.iter().map(|c| c.as_ref()[frame]));
         }
@@ -104,11 +106,11 @@ impl Clip {
     /// Builds a clip from interleaved 16-bit integer samples, each divided by
     /// 32768 (so -32768 is exactly -1.0).
     pub fn from_i16(frame_rate: u32, channels: usize, samples: &[i16]) -> Result<Clip> {
-        Clip::from_interleaved(
-            frame_rate,
-            channels,
-            samples.iter().map(|&s| f32::from(s) / 32768.0).collect(),
-        )
+        let mut converted = crate::limits::filled(Some(samples.len()), 0.0f32, "clip samples")?;
+        for (out, &s) in converted.iter_mut().zip(samples) {
+            *out = f32::from(s) / 32768.0;
+        }
+        Clip::from_interleaved(frame_rate, channels, converted)
     }
 
     /// Reads a WAV file: 8/16/24/32-bit integer or 32-bit float samples, any
