@@ -279,6 +279,13 @@ impl AudioDriver for NullDriver {
                 rule: "must be above 0".into(),
             });
         }
+        for (field, latency) in [
+            ("capture_latency", self.config.capture_latency),
+            ("playback_latency", self.config.playback_latency),
+        ] {
+            crate::limits::at_most(field, latency, crate::limits::MAX_LATENCY)?;
+        }
+        crate::limits::at_most("period", period, crate::limits::MAX_PERIOD)?;
         let round_trip = self.config.capture_latency + self.config.playback_latency;
         if self.config.loopback && round_trip < period as u64 {
             return Err(Error::Config {
@@ -317,14 +324,16 @@ impl AudioDriver for NullDriver {
             *lock(&self.shared.stepped) = Some(engine);
             return Ok(());
         }
-        let loopback = self.config.loopback.then(|| {
-            Loopback::new(
+        let loopback = if self.config.loopback {
+            Some(Loopback::new(
                 info.in_channels,
                 info.out_channels,
                 (self.config.capture_latency + self.config.playback_latency) as usize,
                 info.period,
-            )
-        });
+            )?)
+        } else {
+            None
+        };
         let worker = Worker {
             engine,
             sink: self.sink.take(),
@@ -388,8 +397,18 @@ impl NullControl {
     pub fn step(&self, frames: usize, input: &[f32], output: &mut [f32]) -> Result<()> {
         let mut slot = lock(&self.0.stepped);
         let engine = slot.as_mut().ok_or(Error::NotRunning)?;
-        let want_in = frames * engine.in_channels();
-        let want_out = frames * engine.out_channels();
+        // Checked: a frame count whose buffers cannot exist is refused in
+        // release builds as in debug ones, never wrapped.
+        let too_many = |what| Error::Argument {
+            argument: what,
+            rule: format!("{frames} frames is more than a buffer can hold"),
+        };
+        let want_in = frames
+            .checked_mul(engine.in_channels())
+            .ok_or_else(|| too_many("step input"))?;
+        let want_out = frames
+            .checked_mul(engine.out_channels())
+            .ok_or_else(|| too_many("step output"))?;
         if input.len() != want_in {
             return Err(Error::BufferSize {
                 what: "input",
@@ -450,15 +469,23 @@ struct Loopback {
 }
 
 impl Loopback {
-    fn new(in_channels: usize, out_channels: usize, latency: usize, period: usize) -> Loopback {
-        let frames = latency + period + 1;
-        Loopback {
+    /// The delay line; an error, never an abort, when it does not fit in
+    /// memory.
+    fn new(
+        in_channels: usize,
+        out_channels: usize,
+        latency: usize,
+        period: usize,
+    ) -> Result<Loopback> {
+        let frames = latency.saturating_add(period).saturating_add(1);
+        let ring = crate::limits::filled(frames.checked_mul(in_channels), 0.0, "loopback")?;
+        Ok(Loopback {
             in_channels,
             out_channels,
             latency,
-            ring: vec![0.0; frames * in_channels],
+            ring,
             frames,
-        }
+        })
     }
 
     /// Reads the input of frames `s..` into `input`, leaving silence behind.

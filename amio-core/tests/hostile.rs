@@ -299,3 +299,49 @@ fn scheduling_a_large_playspec_again_allocates_no_scratch() {
         "first {first}, again {again}"
     );
 }
+
+#[test]
+fn null_driver_sizes_are_checked() {
+    use amio_core::{backend, Stream, StreamConfig};
+    let open = |options: &str, request: StreamConfig| {
+        let made = backend::driver("null", options).unwrap();
+        Stream::open(made.driver, &request, &Config::default()).map(|_| ())
+    };
+    assert_eq!(
+        open("capture_latency=18446744073709551615", StreamConfig::default())
+            .unwrap_err()
+            .to_string(),
+        format!("configuration: capture_latency is 18446744073709551615, above amio's limit of {MAX_LATENCY}")
+    );
+    assert_eq!(
+        open(
+            "",
+            StreamConfig {
+                period: Some(usize::MAX),
+                ..StreamConfig::default()
+            }
+        )
+        .unwrap_err()
+        .to_string(),
+        format!(
+            "configuration: period is {}, above amio's limit of {MAX_PERIOD}",
+            usize::MAX
+        )
+    );
+    // Stepping more frames than a buffer can hold is refused, never wrapped.
+    let made = backend::driver("null", "mode=stepped").unwrap();
+    let control = made.null.unwrap();
+    let mut stream =
+        Stream::open(made.driver, &StreamConfig::default(), &Config::default()).unwrap();
+    stream.start().unwrap();
+    assert_eq!(
+        control
+            .step(usize::MAX, &[], &mut [])
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "step input: {} frames is more than a buffer can hold",
+            usize::MAX
+        )
+    );
+}
