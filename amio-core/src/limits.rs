@@ -31,8 +31,10 @@ pub const MAX_LATENCY: u64 = 1 << 22;
 /// (`Config::input_buffer_frames` × input channels): 1 GiB.
 pub const MAX_INPUT_BUFFER_SAMPLES: usize = 1 << 28;
 
-/// Refuses `value` above `limit` for `field`.
-pub(crate) fn at_most<T: PartialOrd + std::fmt::Display>(
+/// Refuses `value` above `limit` for `field`, with the error every limit
+/// gives ("configuration: FIELD is VALUE, above amio's limit of LIMIT").
+/// Drivers use it for their own options.
+pub fn at_most<T: PartialOrd + std::fmt::Display>(
     field: &'static str,
     value: T,
     limit: T,

@@ -15,6 +15,10 @@ use crate::bridge::{bridge, BridgeReader, BridgeWriter};
 use crate::error::CpalError;
 use crate::timing::{RoundTrip, StreamClock};
 
+/// The deepest input-to-output bridge, in frames (21 s at 48 kHz): the
+/// bridge holds that many frames of every input channel.
+pub const MAX_BRIDGE_DEPTH: usize = 1 << 20;
+
 /// The cpal driver's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpalConfig {
@@ -257,6 +261,8 @@ impl CpalDriver {
         self.host.as_ref().ok_or(CpalError::NotOpen)
     }
 
+    /// Frames the input-to-output bridge holds (`bridge_depth`, or twice
+    /// the buffer size).
     fn bridge_depth(&self, buffer: Option<u32>) -> usize {
         self.config
             .bridge_depth
@@ -682,6 +688,16 @@ impl AudioDriver for CpalDriver {
             return Err(amio_core::Error::AlreadyRunning);
         }
         let config = self.config.clone();
+        // The bridge holds bridge_depth frames of every input channel:
+        // checked before anything is opened, so no size makes the start
+        // abort on allocation.
+        let depth = self.bridge_depth(config.buffer_size);
+        amio_core::limits::at_most("bridge_depth", depth, MAX_BRIDGE_DEPTH)?;
+        amio_core::limits::at_most(
+            "max_period",
+            config.max_period,
+            amio_core::limits::MAX_PERIOD,
+        )?;
         let host = self.host()?;
         let out_name = request
             .device
