@@ -1,6 +1,6 @@
 //! The JACK driver: amio's engine as a JACK client.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -99,6 +99,19 @@ struct Opened {
     input_peers: Vec<Vec<String>>,
     output_peers: Vec<Vec<String>>,
     info: StreamInfo,
+}
+
+/// Where a started client is on its way to running the engine
+/// ([`Process::connection`]).
+mod connection {
+    /// amio's own connections are being made: the engine does not run.
+    pub(super) const CONNECTING: u8 = 0;
+    /// The connections are made (the control thread says so after the last
+    /// `jack_connect` returned). The cycle that sees this may have begun
+    /// before that, on the old graph: it still plays silence.
+    pub(super) const CONNECTED: u8 = 1;
+    /// Every cycle from here on runs on the connected graph: the engine runs.
+    pub(super) const RUNNING: u8 = 2;
 }
 
 /// A running client.
@@ -293,6 +306,7 @@ impl JackDriver {
         );
         watch.register(&opened.client)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let connection = Arc::new(AtomicU8::new(connection::CONNECTING));
         let (handback_tx, handback) = rtrb::RingBuffer::new(1);
         let period =
             Duration::from_secs_f64(opened.info.period as f64 / f64::from(self.frame_rate.max(1)));
@@ -302,6 +316,7 @@ impl JackDriver {
             outputs: opened.outputs,
             stop: Arc::clone(&stop),
             handback: handback_tx,
+            connection: Arc::clone(&connection),
         };
         let notify = Notify {
             notifier: notifier.clone(),
@@ -350,6 +365,10 @@ impl JackDriver {
         if let Some(r) = &self.running {
             r.watch.arm();
         }
+        // The engine's first frame is the first one played through these
+        // connections: frames processed before would be lost (an output
+        // nobody hears, an input that hears nothing).
+        connection.store(connection::CONNECTED, Ordering::Release);
         Ok(())
     }
 
@@ -458,6 +477,9 @@ struct Process {
     outputs: Vec<jack::Port<jack::AudioOut>>,
     stop: Arc<AtomicBool>,
     handback: rtrb::Producer<Engine>,
+    /// [`connection`]: the engine runs only once amio's connections are
+    /// in the graph, so stream frame 0 is heard and captured through them.
+    connection: Arc<AtomicU8>,
 }
 
 impl jack::ProcessHandler for Process {
@@ -470,7 +492,18 @@ impl jack::ProcessHandler for Process {
                 }
             }
         }
-        let Some(engine) = self.engine.as_mut() else {
+        let waiting = match self.connection.load(Ordering::Acquire) {
+            connection::RUNNING => false,
+            connection::CONNECTED => {
+                // This cycle may have started on the old graph; the next
+                // one starts on the connected graph.
+                self.connection
+                    .store(connection::RUNNING, Ordering::Release);
+                true
+            }
+            _ => true,
+        };
+        let Some(engine) = self.engine.as_mut().filter(|_| !waiting) else {
             for port in &mut self.outputs {
                 port.as_mut_slice(ps).fill(0.0);
             }

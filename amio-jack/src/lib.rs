@@ -14,6 +14,11 @@
 //!   latency of the ports feeding amio's inputs plus the largest playback
 //!   latency of the ports its outputs feed, from JACK's latency ranges,
 //!   refreshed whenever JACK's latency callback fires.
+//! - The engine's first frame (stream frame 0) is played in the first
+//!   JACK cycle that runs on the graph with amio's own connections
+//!   ([`Connect`]) made: no frame of a session is played into ports that
+//!   are not connected yet, nor captured before its inputs are. Until then
+//!   the ports carry silence and the stream frame does not advance.
 //! - A buffer-size change is absorbed without allocation: longer periods
 //!   are worked in pieces of the engine's period.
 //! - xruns and a server shutdown reach the host as events. Nothing is
