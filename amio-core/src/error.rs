@@ -81,6 +81,25 @@ pub enum Error {
         #[source]
         source: hound::Error,
     },
+    /// A WAV file cannot hold what was asked (a channel count, a frame rate
+    /// or a length); nothing is written.
+    #[error("{path}: {rule}")]
+    WavLimit {
+        /// The file.
+        path: PathBuf,
+        /// What does not fit, and the limit.
+        rule: String,
+    },
+    /// A path names something other than a regular file (a directory, a
+    /// named pipe, a device, a socket) where amio reads or writes a file.
+    /// Nothing is opened for reading or writing, so nothing blocks.
+    #[error("{path}: {kind}, not a regular file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is: "a directory", "a named pipe (FIFO)"…
+        kind: &'static str,
+    },
     /// A WAV file uses a sample format amio does not read.
     #[error("{path}: unsupported WAV sample format: {bits}-bit {format}")]
     WavFormat {

@@ -41,11 +41,7 @@ impl Clip {
     /// which.
     pub fn from_au(path: impl AsRef<Path>) -> Result<Clip> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
-            context: format!("opening {}", path.display()),
-            source,
-        })?;
-        read_au(file, path)
+        read_au(super::open_regular(path)?, path)
     }
 
     /// Reads AU/SND data from any reader; `name` is used in error messages.

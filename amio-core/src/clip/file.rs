@@ -57,12 +57,40 @@ fn by_content(start: &[u8]) -> Option<Format> {
     }
 }
 
+/// Opens a file for reading only if it is a regular file: a directory, a
+/// named pipe, a device or a socket is refused ([`Error::NotAFile`]). The
+/// file is opened without blocking (`O_NONBLOCK`, which regular files
+/// ignore) and its type checked on the open descriptor, so a named pipe
+/// put in its place after a check cannot make the open wait for a writer.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|source| Error::Io {
+            context: format!("opening {}", path.display()),
+            source,
+        })?;
+    let kind = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            context: format!("reading {}", path.display()),
+            source,
+        })?
+        .file_type();
+    match crate::pending_file::not_a_file(kind) {
+        None => Ok(file),
+        Some(kind) => Err(Error::NotAFile {
+            path: path.to_owned(),
+            kind,
+        }),
+    }
+}
+
 /// Reads up to the first 12 bytes of the file.
 fn first_bytes(path: &Path) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        context: format!("opening {}", path.display()),
-        source,
-    })?;
+    let file = open_regular(path)?;
     let mut start = Vec::with_capacity(12);
     file.take(12)
         .read_to_end(&mut start)
@@ -231,6 +259,35 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("opening "));
+    }
+
+    #[test]
+    fn directories_pipes_and_devices_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.wav");
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo(3) with a NUL-terminated path that lives across the
+        // call; no other thread uses it.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let sniffed = dir.path().join("pipe");
+        std::fs::rename(&fifo, &sniffed).unwrap();
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        for (path, kind) in [
+            (fifo.clone(), "a named pipe (FIFO)"),
+            (sniffed, "a named pipe (FIFO)"),
+            (dir.path().to_path_buf(), "a directory"),
+            ("/dev/zero".into(), "a character device"),
+        ] {
+            let err = Clip::from_file(&path).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("{}: {kind}, not a regular file", path.display())
+            );
+        }
+        for read in [Clip::from_wav, Clip::from_flac, Clip::from_au] {
+            assert!(matches!(read(&fifo), Err(Error::NotAFile { .. })));
+        }
     }
 
     #[test]

@@ -22,7 +22,6 @@
 //! 655350 Hz (the highest that symphonia, and FLAC decoders before 1.4,
 //! read), and 2^36 frames or more (the header's count holds 36 bits).
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -68,11 +67,7 @@ impl Clip {
     /// and the rule; see the module's documentation.
     pub fn from_flac(path: impl AsRef<Path>) -> Result<Clip> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|source| Error::Io {
-            context: format!("opening {}", path.display()),
-            source,
-        })?;
-        read_flac(file, path)
+        read_flac(super::open_regular(path)?, path)
     }
 
     /// Reads FLAC data from any reader; `name` is used in error messages.

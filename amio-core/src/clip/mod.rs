@@ -13,9 +13,13 @@
 //! [`Clip::sine`], [`Clip::concat`], [`Clip::overwrite`], [`Clip::resize`],
 //! [`Clip::channel`], [`Clip::stereo`]), which return new clips and leave
 //! theirs untouched. Clips are written as 32-bit float WAV
-//! ([`Clip::write_wav`]), 16- or 24-bit FLAC ([`Clip::write_flac`]), or by
-//! extension ([`Clip::write_file`]); every file is written beside its target
-//! and renamed into place when complete ([`PendingFile`]).
+//! ([`Clip::write_wav`]; RF64 past 4 GiB, see [`WavWriter`]), 16- or 24-bit
+//! FLAC ([`Clip::write_flac`]), or by extension ([`Clip::write_file`]);
+//! every file is written beside its target and renamed into place when
+//! complete ([`PendingFile`]).
+//!
+//! Files are read only when they are regular files: a directory, a named
+//! pipe or a device is refused ([`Error::NotAFile`]) without blocking.
 
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -31,6 +35,10 @@ mod au;
 mod edit;
 mod file;
 mod flac;
+mod wav_writer;
+
+pub(crate) use file::open_regular;
+pub use wav_writer::{check_wav_shape, WavWriter, MAX_WAV_CHANNELS};
 
 /// Immutable audio: channels, frames, a frame rate and interleaved f32 samples.
 ///
@@ -117,7 +125,8 @@ impl Clip {
     /// channel count. Integer samples are scaled so that full scale is -1..1.
     pub fn from_wav(path: impl AsRef<Path>) -> Result<Clip> {
         let path = path.as_ref();
-        let reader = hound::WavReader::open(path).map_err(|source| Error::Wav {
+        let file = std::io::BufReader::new(open_regular(path)?);
+        let reader = hound::WavReader::new(file).map_err(|source| Error::Wav {
             path: path.to_owned(),
             source,
         })?;
@@ -134,43 +143,39 @@ impl Clip {
         read_wav(reader, path)
     }
 
-    /// Writes the clip as a 32-bit float WAV file. The file is written
-    /// beside `path` and renamed into place when complete, so a failure
-    /// leaves an existing file untouched and nothing behind.
+    /// Writes the clip as a 32-bit float WAV file (RF64 when it is larger
+    /// than 4 GiB; see [`WavWriter`]). A channel count or frame rate WAV
+    /// cannot hold is refused ([`Error::WavLimit`]) before anything is
+    /// made. The file is written beside `path` and renamed into place when
+    /// complete ([`PendingFile`]), so a failure (a full disk, an error
+    /// half-way) leaves an existing file untouched and nothing behind.
     pub fn write_wav(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        check_wav_shape(path, self.0.channels, self.0.frame_rate)?;
         let (pending, file) = PendingFile::create(path)?;
         let io_err = |source| Error::Io {
             context: format!("writing {}", path.display()),
             source,
         };
-        let mut writer = std::io::BufWriter::new(file);
-        self.write_wav_named(&mut writer, path)?;
+        let writer = self.write_wav_named(std::io::BufWriter::new(file), path)?;
         let file = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
         file.sync_all().map_err(io_err)?;
         drop(file);
         pending.commit()
     }
 
-    /// Writes the clip as 32-bit float WAV data to any seekable writer.
+    /// Writes the clip as 32-bit float WAV data (RF64 past 4 GiB) to any
+    /// seekable writer, from its start. What WAV cannot hold is refused
+    /// before anything is written.
     pub fn write_wav_to<W: std::io::Write + Seek>(&self, writer: W) -> Result<()> {
         self.write_wav_named(writer, Path::new("<writer>"))
+            .map(drop)
     }
 
-    fn write_wav_named<W: std::io::Write + Seek>(&self, writer: W, path: &Path) -> Result<()> {
-        let wav_err = |source| Error::Wav {
-            path: path.to_owned(),
-            source,
-        };
-        let mut writer =
-            hound::WavWriter::new(writer, wav_spec_f32(self.0.channels, self.0.frame_rate))
-                .map_err(wav_err)?;
-        self.0
-            .samples
-            .iter()
-            .try_for_each(|&s| writer.write_sample(s))
-            .map_err(wav_err)?;
-        writer.finalize().map_err(wav_err)
+    fn write_wav_named<W: std::io::Write + Seek>(&self, writer: W, path: &Path) -> Result<W> {
+        let mut writer = WavWriter::new(writer, path, self.0.channels, self.0.frame_rate)?;
+        writer.write(&self.0.samples)?;
+        writer.finish()
     }
 
     /// Returns a new clip resampled to `frame_rate` (a control-side step; the
@@ -306,35 +311,46 @@ fn check_finite(samples: &[f32], channels: usize) -> Result<()> {
     }
 }
 
-fn wav_spec_f32(channels: usize, frame_rate: u32) -> hound::WavSpec {
-    hound::WavSpec {
-        // A clip with more than 65535 channels cannot be written as WAV;
-        // hound reports the mismatch when the sample count comes out wrong.
-        channels: u16::try_from(channels).unwrap_or(u16::MAX),
-        sample_rate: frame_rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
+/// Collects decoded samples without trusting the header's count for an
+/// allocation: memory grows with what is decoded (doubling, fallibly).
+fn collect_samples<I>(samples: I, path: &Path) -> Result<Vec<f32>>
+where
+    I: Iterator<Item = std::result::Result<f32, hound::Error>>,
+{
+    let mut out: Vec<f32> = Vec::new();
+    for s in samples {
+        let s = s.map_err(|source| Error::Wav {
+            path: path.to_owned(),
+            source,
+        })?;
+        if out.len() == out.capacity() {
+            out.try_reserve(out.len().max(4096))
+                .map_err(|_| Error::Argument {
+                    argument: "a WAV file's samples",
+                    rule: format!(
+                        "{}: more than {} samples do not fit in memory",
+                        path.display(),
+                        out.len()
+                    ),
+                })?;
+        }
+        out.push(s);
     }
+    Ok(out)
 }
 
 fn read_wav<R: Read>(reader: hound::WavReader<R>, path: &Path) -> Result<Clip> {
     let spec = reader.spec();
-    let wav_err = |source| Error::Wav {
-        path: path.to_owned(),
-        source,
-    };
     let samples: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Float, 32) => reader
-            .into_samples::<f32>()
-            .collect::<std::result::Result<_, _>>()
-            .map_err(wav_err)?,
+        (hound::SampleFormat::Float, 32) => collect_samples(reader.into_samples::<f32>(), path)?,
         (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
             let scale = 1.0 / (1u64 << (bits - 1)) as f64;
-            reader
-                .into_samples::<i32>()
-                .map(|s| s.map(|v| (f64::from(v) * scale) as f32))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(wav_err)?
+            collect_samples(
+                reader
+                    .into_samples::<i32>()
+                    .map(|s| s.map(|v| (f64::from(v) * scale) as f32)),
+                path,
+            )?
         }
         (format, bits) => {
             return Err(Error::WavFormat {
@@ -474,6 +490,72 @@ mod tests {
         let back = Clip::from_wav_reader(std::io::Cursor::new(cursor.into_inner()), "x").unwrap();
         assert_eq!(back.samples(), clip.samples());
         assert_eq!((back.channels(), back.frame_rate()), (5, 96000));
+    }
+
+    /// Runs `test` (this test binary's test of that name) in a child
+    /// process whose files may not grow past `bytes` (RLIMIT_FSIZE), as on
+    /// a disk that is full, with `AMIO_FULL_DISK_CHILD` set; returns whether
+    /// it passed.
+    fn run_with_a_full_disk(test: &str, bytes: u64, dir: &Path) -> bool {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args(["--exact", test, "--nocapture"])
+            .env("AMIO_FULL_DISK_CHILD", dir);
+        // SAFETY: between fork and exec the closure only calls signal(2)
+        // and setrlimit(2), which are async-signal-safe, on the child's own
+        // process; it touches no memory the parent's threads use.
+        unsafe {
+            child.pre_exec(move || {
+                // Past the limit, write(2) fails with EFBIG instead of the
+                // process being killed by SIGXFSZ.
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        child.status().unwrap().success()
+    }
+
+    #[test]
+    fn a_full_disk_leaves_the_old_file_and_nothing_behind() {
+        let test = "clip::tests::a_full_disk_leaves_the_old_file_and_nothing_behind";
+        if let Some(dir) = std::env::var_os("AMIO_FULL_DISK_CHILD") {
+            // The child: 1 MB of samples cannot be written.
+            let target = Path::new(&dir).join("take.wav");
+            // Noise, so that FLAC cannot squeeze it under the limit either.
+            let noise = (0..256 * 1024u64)
+                .map(|i| (i.wrapping_mul(2_654_435_761) % 65_536) as f32 / 65_536.0 - 0.5)
+                .collect();
+            let clip = Clip::from_interleaved(48_000, 2, noise).unwrap();
+            let err = clip.write_wav(&target).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("writing {}: File too large", target.display())),
+                "{err}"
+            );
+            let err = clip
+                .write_file(Path::new(&dir).join("take.flac"))
+                .unwrap_err();
+            assert!(err.to_string().contains("File too large"), "{err}");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("take.wav");
+        std::fs::write(&target, b"the old take").unwrap();
+        assert!(run_with_a_full_disk(test, 64 * 1024, dir.path()));
+        assert_eq!(std::fs::read(&target).unwrap(), b"the old take");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["take.wav"]);
     }
 
     #[test]
