@@ -136,6 +136,49 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(amio_stream_open(bad_backend, &cfg, &st), AMIO_ERROR_PLUGIN, "plugin ABI version 999");
     EXPECT(st == NULL);
 
+    /* Sizes of a valid type beyond amio's limits: a status naming the
+     * field and the limit, never an abort. */
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.in_channels = UINT32_MAX;
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "in_channels is 4294967295, above amio's limit of 1024");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.out_channels = 1025;
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "out_channels is 1025");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.period = UINT32_MAX;
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "period is 4294967295, above amio's limit of 65536");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.frame_rate = UINT32_MAX;
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "frame_rate is 4294967295");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.command_capacity = UINT32_MAX;
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "command_capacity is 4294967295");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.max_latency = UINT64_MAX;
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "max_latency is 18446744073709551615");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.input_buffer_frames = UINT32_MAX;
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "input_buffer_frames is 4294967295 frames of 2 channels");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.options = "capture_latency=18446744073709551615";
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "capture_latency is 18446744073709551615");
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.metering = AMIO_METERING_EVERY_PERIOD;
+    cfg.in_channels = 1024;
+    cfg.out_channels = 1024;
+    cfg.command_capacity = 1u << 20;
+    cfg.outcome_capacity = 1u << 20;
+    cfg.period = 65536;
+    /* Within every limit: opens (or, short of memory, says so). */
+    amio_status big = amio_stream_open("null", &cfg, &st);
+    EXPECT(big == AMIO_OK || big == AMIO_ERROR_INVALID_ARGUMENT);
+    if (big == AMIO_OK) {
+        CHECK(amio_stream_free(st));
+        st = NULL;
+    }
+    CHECK(amio_stream_config_init(&cfg));
+    cfg.options = NULL;
+
     /* A stream: wrong sizes, wrong modes, gain count. */
     cfg.in_channels = 1;
     cfg.out_channels = 2;
