@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use amio_cli::commands::{self, BackendChoice, Playable, RecordOptions};
+use amio_cli::commands::{
+    self, BackendChoice, PlayOptions, Playable, RecordOptions, RenderOptions,
+};
+use amio_cli::session::LoadOptions;
 use amio_cli::CliError;
 use clap::{Args, Parser, Subcommand};
 
@@ -26,9 +29,25 @@ struct Backend {
     /// A backend option, key=value (repeatable), e.g. -O connect=none.
     #[arg(short = 'O', long = "option", value_name = "KEY=VALUE")]
     options: Vec<String>,
-    /// Frames per period, if the backend lets amio choose.
+    /// Frames per period (1 to 65536), if the backend lets amio choose.
     #[arg(long)]
     period: Option<usize>,
+}
+
+#[derive(Args)]
+struct Paths {
+    /// Allow a session's clip paths to be absolute or to lead out of the
+    /// session's folder (by default they must stay inside it).
+    #[arg(long)]
+    allow_any_path: bool,
+}
+
+impl Paths {
+    fn load(&self) -> LoadOptions {
+        LoadOptions {
+            allow_any_path: self.allow_any_path,
+        }
+    }
 }
 
 impl Backend {
@@ -52,12 +71,14 @@ enum Command {
         /// The WAV file to write.
         #[arg(short, long)]
         output: PathBuf,
-        /// Frames per period; the output does not depend on it.
+        /// Frames per period (1 to 65536); the output does not depend on it.
         #[arg(long, default_value_t = 256)]
         block: usize,
-        /// Also write the playspec outcomes as JSON lines.
+        /// Also write the playspec outcomes as JSON lines (not the -o file).
         #[arg(long)]
         events: Option<PathBuf>,
+        #[command(flatten)]
+        paths: Paths,
     },
     /// Play a session file, or audio files (WAV, FLAC, AU/SND) together,
     /// through a backend.
@@ -65,6 +86,12 @@ enum Command {
         /// A session file (.json), or audio files (WAV, FLAC, AU/SND).
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+        /// Stream frames to play (default: the session's frames, where its
+        /// render ends, or the longest file).
+        #[arg(long)]
+        frames: Option<u64>,
+        #[command(flatten)]
+        paths: Paths,
         #[command(flatten)]
         backend: Backend,
     },
@@ -79,7 +106,7 @@ enum Command {
         /// The take's length (default: the session's).
         #[arg(long)]
         seconds: Option<f64>,
-        /// Input channels to record.
+        /// Input channels to record (1 to 1024).
         #[arg(long, default_value_t = 2)]
         inputs: usize,
         /// Frames added to the driver's round-trip latency (negative to
@@ -87,13 +114,15 @@ enum Command {
         #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         extra_latency: i64,
         #[command(flatten)]
+        paths: Paths,
+        #[command(flatten)]
         backend: Backend,
     },
     /// List the backends that load here and their devices.
     Devices,
     /// Measure the round-trip latency through a loopback.
     Latency {
-        /// Impulses to send.
+        /// Impulses to send (1 to 1000).
         #[arg(long, default_value_t = 5)]
         impulses: usize,
         #[command(flatten)]
@@ -102,15 +131,21 @@ enum Command {
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
-    commands::handle_ctrl_c();
+    commands::handle_signals();
     match cli.command {
         Command::Render {
             session,
             output,
             block,
             events,
+            paths,
         } => {
-            let r = commands::render(&session, &output, block, events.as_deref())?;
+            let options = RenderOptions {
+                block,
+                events,
+                load: paths.load(),
+            };
+            let r = commands::render(&session, &output, &options)?;
             println!(
                 "wrote {}: {} frames, {} channels, {} Hz, 32-bit float",
                 output.display(),
@@ -119,13 +154,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 r.frame_rate
             );
         }
-        Command::Play { inputs, backend } => {
+        Command::Play {
+            inputs,
+            frames,
+            paths,
+            backend,
+        } => {
             let what = if inputs.len() == 1 && inputs[0].extension().is_some_and(|e| e == "json") {
                 Playable::Session(inputs[0].clone())
             } else {
                 Playable::Files(inputs)
             };
-            let frames = commands::play(&what, &backend.choice())?;
+            let options = PlayOptions {
+                frames,
+                load: paths.load(),
+            };
+            let frames = commands::play(&what, &backend.choice(), &options)?;
             println!("played {frames} frames");
         }
         Command::Record {
@@ -134,6 +178,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             seconds,
             inputs,
             extra_latency,
+            paths,
             backend,
         } => {
             let options = RecordOptions {
@@ -141,6 +186,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 seconds,
                 inputs,
                 extra_latency,
+                load: paths.load(),
             };
             let r = commands::record(&output, &backend.choice(), &options)?;
             println!(
@@ -170,7 +216,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("amio: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -1,14 +1,28 @@
 //! Session files (SPEC.md, "Session files"): read, checked and turned into
 //! clips, playspecs and timed commands.
 //!
-//! Every refusal names the file, the place in it (`playspecs[0].entries[2]`,
-//! `commands[3]`, `clips.drums`) and the rule.
+//! Every refusal names the file, the place in it (`frame_rate`,
+//! `clips.drums`, `playspecs[1].entries[0].gains`, `commands[3].at`, or
+//! `line 4, column 12` where the text is not JSON) and the rule, in plain
+//! words.
+//!
+//! Clip paths are relative to the session file's folder and must stay in
+//! it: an absolute path, a path that climbs out (`..`) or a symbolic link
+//! that leads out is refused unless [`LoadOptions::allow_any_path`] is set
+//! (`--allow-any-path`). Clips and the session file itself must be regular
+//! files; a directory, a named pipe or a device is refused without being
+//! opened for reading, so nothing blocks. Sizes are bounded by
+//! [`crate::limits`].
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::fmt;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
-use amio_core::{Clip, Entry, Error, Interface, Playspec};
-use serde::Deserialize;
+use amio_core::{Clip, Entry, EntryRule, Error, Interface, Playspec};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::limits::{MAX_CHANNELS, MAX_FRAMES, MAX_FRAME_RATE, MAX_GAINS, MAX_SESSION_BYTES};
 
 /// Why a session file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -16,60 +30,18 @@ use serde::Deserialize;
 pub struct SessionError {
     /// The session file.
     pub file: PathBuf,
-    /// Where in it (`playspecs[0].entries[2]: `), or empty.
+    /// Where in it (`playspecs[0].entries[2].gains: `), or empty.
     pub place: String,
     /// What is wrong.
     pub message: String,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSession {
-    frame_rate: u32,
-    channels: usize,
-    #[serde(default = "yes")]
-    clamp: bool,
-    clips: BTreeMap<String, String>,
-    playspecs: Vec<FilePlayspec>,
-    commands: Vec<FileCommand>,
-    frames: u64,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilePlayspec {
-    entries: Vec<FileEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileEntry {
-    clip: String,
-    range: Option<[i64; 2]>,
-    #[serde(default)]
-    play_at: i64,
-    #[serde(default)]
-    repeat: i64,
-    gains: Option<Vec<f32>>,
-    #[serde(default)]
-    fade_in: i64,
-    #[serde(default)]
-    fade_out: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileCommand {
-    at: u64,
-    schedule: Option<usize>,
-    insert_at: Option<i64>,
-    start_from: Option<i64>,
-    roll: Option<bool>,
-    locate: Option<i64>,
+/// How a session file is loaded.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Allow clip paths that are absolute or lead out of the session's
+    /// folder (`--allow-any-path`).
+    pub allow_any_path: bool,
 }
 
 /// A command of a session, at its target stream frame.
@@ -105,171 +77,827 @@ pub struct Session {
     pub commands: Vec<(u64, Command)>,
     /// The length of a render.
     pub frames: u64,
+    /// The clip files, resolved (what a render must not overwrite).
+    pub clip_files: Vec<PathBuf>,
 }
 
-impl Session {
-    /// Reads and checks a session file, loading its clips (paths relative to
-    /// the file).
-    pub fn load(path: &Path) -> Result<Session, SessionError> {
-        let fail = |place: String, message: String| SessionError {
-            file: path.to_path_buf(),
-            place,
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| fail(String::new(), e.to_string()))?;
-        let file: FileSession =
-            serde_json::from_str(&text).map_err(|e| fail(String::new(), e.to_string()))?;
-        Session::from_file(file, path)
-    }
+/// A JSON value as written, objects keeping their keys in order (so that a
+/// key given twice is seen and refused).
+enum Json {
+    Null,
+    Bool(bool),
+    Unsigned(u64),
+    Negative(i64),
+    Float(f64),
+    Text(String),
+    List(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
 
-    /// Parses a session from JSON text; clip paths are relative to `base`.
-    pub fn parse(text: &str, name: &Path) -> Result<Session, SessionError> {
-        let file: FileSession = serde_json::from_str(text).map_err(|e| SessionError {
-            file: name.to_path_buf(),
-            place: String::new(),
-            message: e.to_string(),
-        })?;
-        Session::from_file(file, name)
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
     }
+}
 
-    fn from_file(file: FileSession, path: &Path) -> Result<Session, SessionError> {
-        let fail = |place: String, message: String| SessionError {
-            file: path.to_path_buf(),
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+        Ok(Json::Unsigned(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+        Ok(match u64::try_from(v) {
+            Ok(u) => Json::Unsigned(u),
+            Err(_) => Json::Negative(v),
+        })
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Json, E> {
+        Ok(Json::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::Text(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Json, E> {
+        Ok(Json::Text(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut fields: Vec<(String, Json)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format_args!(
+                    "the key {key:?} is given twice in one object"
+                )));
+            }
+            let value = map.next_value()?;
+            fields.push((key, value));
+        }
+        Ok(Json::Object(fields))
+    }
+}
+
+/// What a value is, in words, for messages.
+fn describe(v: &Json) -> String {
+    match v {
+        Json::Null => "null".into(),
+        Json::Bool(b) => b.to_string(),
+        Json::Unsigned(n) => n.to_string(),
+        Json::Negative(n) => n.to_string(),
+        Json::Float(x) => format!("{x:?}"),
+        Json::Text(s) => {
+            let short: String = s.chars().take(40).collect();
+            if short.len() < s.len() {
+                format!("the text {short:?}…")
+            } else {
+                format!("the text {short:?}")
+            }
+        }
+        Json::List(items) => format!("a list of {}", items.len()),
+        Json::Object(_) => "an object".into(),
+    }
+}
+
+/// serde_json's syntax errors in plain words.
+fn syntax_message(raw: &str) -> String {
+    let plain = [
+        ("trailing characters", "there is more text after the end of the session; a session file holds one JSON object"),
+        ("trailing comma", "a comma before a closing bracket; JSON allows no comma after the last item"),
+        ("expected value", "a value is expected here: a number, text in double quotes, true, false, null, a list [ … ] or an object { … }"),
+        ("expected ident", "an unknown word; JSON knows only true, false and null"),
+        ("expected `:`", "a colon (:) must follow each key of an object"),
+        ("expected `,` or `]`", "a comma (,) or the end of the list (]) is expected here"),
+        ("expected `,` or `}`", "a comma (,) or the end of the object (}) is expected here"),
+        ("key must be a string", "an object's keys must be text in double quotes"),
+        ("EOF while parsing a list", "the file ends inside a list: a ] is missing"),
+        ("EOF while parsing an object", "the file ends inside an object: a } is missing"),
+        ("EOF while parsing a string", "the file ends inside a text: a closing \" is missing"),
+        ("EOF while parsing a value", "the file ends where a value is expected; it is empty or cut short"),
+        ("invalid number", "a number is written wrongly"),
+        ("number out of range", "a number is too large for JSON"),
+        ("invalid escape", "a backslash escape in a text is not one JSON knows"),
+        ("invalid unicode code point", "a \\u escape in a text is not a Unicode character"),
+        ("lone leading surrogate in hex escape", "a \\u escape in a text is half of a character"),
+        ("unexpected end of hex escape", "a \\u escape in a text is cut short"),
+        ("control character (\\u0000-\\u001F) found while parsing a string", "a text contains a control character (a tab or a line break must be written \\t or \\n)"),
+        ("recursion limit exceeded", "lists and objects are nested too deep (more than 128 levels)"),
+        ("expected `\"`", "a key in double quotes is expected here"),
+    ];
+    for (serde, words) in plain {
+        if raw == serde {
+            return words.to_string();
+        }
+    }
+    if let Some(rest) = raw.strip_prefix("the key ") {
+        return format!("the key {rest}");
+    }
+    format!("this is not JSON as a session file must be ({raw})")
+}
+
+/// Line and column (1-based, in characters) of byte `offset` in `bytes`.
+fn line_and_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (line, column)
+}
+
+/// Builds errors naming the file.
+struct Fail<'a> {
+    file: &'a Path,
+}
+
+impl Fail<'_> {
+    fn at(&self, place: &str, message: impl Into<String>) -> SessionError {
+        SessionError {
+            file: self.file.to_path_buf(),
             place: if place.is_empty() {
-                place
+                String::new()
             } else {
                 format!("{place}: ")
             },
-            message,
+            message: message.into(),
+        }
+    }
+}
+
+/// `parent.key`, or `key` at the top.
+fn join(parent: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (parent.is_empty(), plain) {
+        (true, true) => key.to_string(),
+        (true, false) => format!("[{key:?}]"),
+        (false, true) => format!("{parent}.{key}"),
+        (false, false) => format!("{parent}[{key:?}]"),
+    }
+}
+
+/// An object's fields, checked against the keys it may have.
+struct Fields<'a> {
+    place: String,
+    fields: &'a [(String, Json)],
+}
+
+impl<'a> Fields<'a> {
+    fn new(
+        fail: &Fail<'_>,
+        place: &str,
+        v: &'a Json,
+        what: &str,
+        keys: &[&str],
+    ) -> Result<Fields<'a>, SessionError> {
+        let Json::Object(fields) = v else {
+            return Err(fail.at(
+                place,
+                format!("{what} must be an object {{ … }}; found {}", describe(v)),
+            ));
         };
-        if file.frame_rate == 0 {
-            return Err(fail("frame_rate".into(), "must be above 0".into()));
-        }
-        if file.channels == 0 {
-            return Err(fail("channels".into(), "must be at least 1".into()));
-        }
-        let base = path.parent().unwrap_or(Path::new("."));
-        let mut clips = BTreeMap::new();
-        for (name, file_name) in &file.clips {
-            let place = format!("clips.{name}");
-            let clip = Clip::from_file(base.join(file_name))
-                .map_err(|e| fail(place.clone(), e.to_string()))?;
-            if clip.frame_rate() != file.frame_rate {
-                return Err(fail(
+        for (key, _) in fields {
+            if !keys.contains(&key.as_str()) {
+                let short: String = key.chars().take(40).collect();
+                return Err(fail.at(
                     place,
                     format!(
-                        "{file_name} is {} Hz, the session runs at {} Hz (resample the clip first)",
-                        clip.frame_rate(),
-                        file.frame_rate
+                        "unknown field {short:?}; {what} has the fields {}",
+                        keys.join(", ")
                     ),
                 ));
             }
-            clips.insert(name.clone(), clip);
         }
+        Ok(Fields {
+            place: place.to_string(),
+            fields,
+        })
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Json> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn place(&self, key: &str) -> String {
+        join(&self.place, key)
+    }
+
+    fn required(&self, fail: &Fail<'_>, key: &str, what: &str) -> Result<&'a Json, SessionError> {
+        self.get(key)
+            .ok_or_else(|| fail.at(&self.place(key), format!("is missing ({what})")))
+    }
+}
+
+/// A whole number in `min..=max`.
+fn whole<T>(
+    fail: &Fail<'_>,
+    place: &str,
+    v: &Json,
+    min: T,
+    max: T,
+    unit: &str,
+) -> Result<T, SessionError>
+where
+    T: TryFrom<i128> + Into<i128> + Copy + fmt::Display,
+{
+    let range = || {
+        if unit.is_empty() {
+            format!("from {min} to {max}")
+        } else {
+            format!("from {min} to {max} ({unit})")
+        }
+    };
+    let n: i128 = match v {
+        Json::Unsigned(n) => i128::from(*n),
+        Json::Negative(n) => i128::from(*n),
+        Json::Float(x) => {
+            return Err(fail.at(
+                place,
+                format!(
+                "must be a whole number {}, written without a fraction or exponent; found {x:?}",
+                range()
+            ),
+            ))
+        }
+        other => {
+            return Err(fail.at(
+                place,
+                format!(
+                    "must be a whole number {}; found {}",
+                    range(),
+                    describe(other)
+                ),
+            ))
+        }
+    };
+    if n < min.into() || n > max.into() {
+        return Err(fail.at(place, format!("is {n}; it must be {}", range())));
+    }
+    T::try_from(n).map_err(|_| fail.at(place, format!("is {n}; it must be {}", range())))
+}
+
+fn any_i64(fail: &Fail<'_>, place: &str, v: &Json, unit: &str) -> Result<i64, SessionError> {
+    whole(fail, place, v, i64::MIN, i64::MAX, unit)
+}
+
+fn boolean(fail: &Fail<'_>, place: &str, v: &Json) -> Result<bool, SessionError> {
+    match v {
+        Json::Bool(b) => Ok(*b),
+        other => Err(fail.at(
+            place,
+            format!("must be true or false; found {}", describe(other)),
+        )),
+    }
+}
+
+fn text<'a>(fail: &Fail<'_>, place: &str, v: &'a Json) -> Result<&'a str, SessionError> {
+    match v {
+        Json::Text(s) => Ok(s),
+        other => Err(fail.at(
+            place,
+            format!("must be text in double quotes; found {}", describe(other)),
+        )),
+    }
+}
+
+fn list<'a>(
+    fail: &Fail<'_>,
+    place: &str,
+    v: &'a Json,
+    what: &str,
+) -> Result<&'a [Json], SessionError> {
+    match v {
+        Json::List(items) => Ok(items),
+        other => Err(fail.at(
+            place,
+            format!("must be a list [ … ] of {what}; found {}", describe(other)),
+        )),
+    }
+}
+
+/// A gain: a number that a 32-bit float holds (finite).
+fn gain(fail: &Fail<'_>, place: &str, v: &Json) -> Result<f32, SessionError> {
+    let x = match v {
+        Json::Unsigned(n) => *n as f64,
+        Json::Negative(n) => *n as f64,
+        Json::Float(x) => *x,
+        other => {
+            return Err(fail.at(
+                place,
+                format!(
+                    "must be a number (a gain factor); found {}",
+                    describe(other)
+                ),
+            ))
+        }
+    };
+    let g = x as f32;
+    if !g.is_finite() {
+        return Err(fail.at(
+            place,
+            format!(
+                "is {x:e}, beyond what a gain (a 32-bit float, at most {:e} in size) holds",
+                f32::MAX
+            ),
+        ));
+    }
+    Ok(g)
+}
+
+/// `path` with `.` and `..` applied to its words, without following links;
+/// `None` if it climbs above its start.
+fn lexically_inside(path: &Path) -> bool {
+    let mut depth: usize = 0;
+    for c in path.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
+}
+
+/// An I/O error in plain words (without "(os error N)").
+fn plain_io(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Resolves a clip's path against the session's folder under the path
+/// rules; returns the path to read it by.
+fn clip_path(folder: &Path, name: &str, options: &LoadOptions) -> Result<PathBuf, String> {
+    if name.is_empty() {
+        return Err("the file name is empty; name a file in the session's folder".into());
+    }
+    let given = Path::new(name);
+    let allow = " (--allow-any-path allows any path)";
+    if !options.allow_any_path && given.is_absolute() {
+        return Err(format!(
+            "{name:?} is an absolute path; clip paths are relative to the session's folder{allow}"
+        ));
+    }
+    if !options.allow_any_path && !lexically_inside(given) {
+        return Err(format!(
+            "{name:?} climbs out of the session's folder; clip paths must stay inside it{allow}"
+        ));
+    }
+    let path = folder.join(given);
+    let real = std::fs::canonicalize(&path)
+        .map_err(|e| format!("{}: {}", path.display(), plain_io(&e)))?;
+    if !options.allow_any_path && !real.starts_with(folder) {
+        return Err(format!(
+            "{name:?} leads out of the session's folder (to {}) through a symbolic link; clip paths must stay inside it{allow}",
+            real.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// Reads a regular file of at most `limit` bytes without blocking on
+/// anything else (a named pipe, a device).
+pub(crate) fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| plain_io(&e))?;
+    let meta = file.metadata().map_err(|e| plain_io(&e))?;
+    if let Some(kind) = crate::output::kind_of(meta.file_type()) {
+        return Err(format!("{kind}, not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(format!(
+            "is {} bytes; a session file may have at most {limit} bytes",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| plain_io(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "has more than {limit} bytes; a session file may have at most {limit} bytes"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The entry rule's field, for the place in the file.
+fn rule_field(rule: &EntryRule) -> Option<&'static str> {
+    match rule {
+        EntryRule::RangeReversed { .. } | EntryRule::RangePastClip { .. } => Some("range"),
+        EntryRule::NegativeRepeat { .. } => Some("repeat"),
+        EntryRule::GainCount { .. } | EntryRule::GainNotFinite { .. } => Some("gains"),
+        _ => None,
+    }
+}
+
+impl Session {
+    /// Reads and checks a session file, loading its clips (paths relative
+    /// to the file's folder, which they must stay in).
+    pub fn load(path: &Path) -> Result<Session, SessionError> {
+        Session::load_with(path, &LoadOptions::default())
+    }
+
+    /// Reads and checks a session file with `options`.
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Session, SessionError> {
+        let fail = Fail { file: path };
+        let bytes = read_regular(path, MAX_SESSION_BYTES).map_err(|m| fail.at("", m))?;
+        Session::parse_bytes(&bytes, path, options)
+    }
+
+    /// Parses a session from JSON text named `name` (its clip paths are
+    /// relative to `name`'s folder), with the default options.
+    pub fn parse(text: &str, name: &Path) -> Result<Session, SessionError> {
+        Session::parse_bytes(text.as_bytes(), name, &LoadOptions::default())
+    }
+
+    /// Parses a session from the bytes of a file named `name`.
+    pub fn parse_bytes(
+        bytes: &[u8],
+        name: &Path,
+        options: &LoadOptions,
+    ) -> Result<Session, SessionError> {
+        let fail = Fail { file: name };
+        if bytes.len() as u64 > MAX_SESSION_BYTES {
+            return Err(fail.at(
+                "",
+                format!(
+                    "is {} bytes; a session file may have at most {MAX_SESSION_BYTES} bytes",
+                    bytes.len()
+                ),
+            ));
+        }
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let (line, column) = line_and_column(bytes, e.valid_up_to());
+            return Err(fail.at(
+                &format!("line {line}, column {column}"),
+                "this is not UTF-8 text; a session file is JSON text",
+            ));
+        }
+        let json: Json = serde_json::from_slice(bytes).map_err(|e| {
+            let raw = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let raw = raw.strip_suffix(&suffix).unwrap_or(&raw);
+            fail.at(
+                &format!("line {}, column {}", e.line(), e.column()),
+                syntax_message(raw),
+            )
+        })?;
+        Session::from_json(&json, name, options)
+    }
+
+    fn from_json(json: &Json, name: &Path, options: &LoadOptions) -> Result<Session, SessionError> {
+        let fail = Fail { file: name };
+        let top = Fields::new(
+            &fail,
+            "",
+            json,
+            "a session",
+            &[
+                "frame_rate",
+                "channels",
+                "clamp",
+                "clips",
+                "playspecs",
+                "commands",
+                "frames",
+            ],
+        )?;
+        let frame_rate: u32 = whole(
+            &fail,
+            "frame_rate",
+            top.required(&fail, "frame_rate", "frames per second")?,
+            1,
+            MAX_FRAME_RATE,
+            "frames per second",
+        )?;
+        let channels: usize = whole::<u16>(
+            &fail,
+            "channels",
+            top.required(&fail, "channels", "output channels")?,
+            1,
+            MAX_CHANNELS as u16,
+            "output channels",
+        )?
+        .into();
+        let clamp = match top.get("clamp") {
+            Some(v) => boolean(&fail, "clamp", v)?,
+            None => true,
+        };
+        let frames = whole(
+            &fail,
+            "frames",
+            top.required(&fail, "frames", "the length of a render, in frames")?,
+            0,
+            MAX_FRAMES,
+            "frames",
+        )?;
+
+        // Clips.
+        let folder_of = name.parent().filter(|p| !p.as_os_str().is_empty());
+        let folder = std::fs::canonicalize(folder_of.unwrap_or(Path::new(".")))
+            .map_err(|e| fail.at("", format!("its folder cannot be found: {}", plain_io(&e))))?;
+        let clips_json = top.required(&fail, "clips", "an object of clip names and file names")?;
+        let Json::Object(clip_fields) = clips_json else {
+            return Err(fail.at(
+                "clips",
+                format!(
+                    "must be an object {{ \"name\": \"file.wav\", … }}; found {}",
+                    describe(clips_json)
+                ),
+            ));
+        };
+        let mut clips = BTreeMap::new();
+        let mut clip_files = Vec::new();
+        for (clip_name, file_json) in clip_fields {
+            let place = join("clips", clip_name);
+            let file_name = text(&fail, &place, file_json)?;
+            let path = clip_path(&folder, file_name, options).map_err(|m| fail.at(&place, m))?;
+            let clip = Clip::from_file(&path).map_err(|e| fail.at(&place, e.to_string()))?;
+            if clip.frame_rate() != frame_rate {
+                return Err(fail.at(
+                    &place,
+                    format!(
+                        "{file_name} is {} Hz, the session runs at {frame_rate} Hz (resample the clip first)",
+                        clip.frame_rate()
+                    ),
+                ));
+            }
+            clip_files.push(path);
+            clips.insert(clip_name.clone(), clip);
+        }
+
+        // Playspecs.
         let mut playspecs = Vec::new();
-        for (p, spec) in file.playspecs.iter().enumerate() {
+        let mut gains_total: usize = 0;
+        let specs = list(
+            &fail,
+            "playspecs",
+            top.required(&fail, "playspecs", "a list of playspecs")?,
+            "playspecs",
+        )?;
+        for (p, spec) in specs.iter().enumerate() {
+            let place = format!("playspecs[{p}]");
+            let spec = Fields::new(&fail, &place, spec, "a playspec", &["entries"])?;
+            let entries_json = list(
+                &fail,
+                &spec.place("entries"),
+                spec.required(&fail, "entries", "a list of entries")?,
+                "entries",
+            )?;
             let mut entries = Vec::new();
-            for (e, entry) in spec.entries.iter().enumerate() {
+            for (e, entry) in entries_json.iter().enumerate() {
                 let place = format!("playspecs[{p}].entries[{e}]");
-                let clip = clips.get(&entry.clip).ok_or_else(|| {
-                    fail(
-                        place.clone(),
-                        format!("no clip named {:?} in clips", entry.clip),
+                let f = Fields::new(
+                    &fail,
+                    &place,
+                    entry,
+                    "an entry",
+                    &[
+                        "clip", "range", "play_at", "repeat", "gains", "fade_in", "fade_out",
+                    ],
+                )?;
+                let clip_name = text(
+                    &fail,
+                    &f.place("clip"),
+                    f.required(&fail, "clip", "the name of a clip in clips")?,
+                )?;
+                let clip = clips.get(clip_name).ok_or_else(|| {
+                    fail.at(
+                        &f.place("clip"),
+                        format!("no clip named {clip_name:?} in clips"),
                     )
                 })?;
-                let frames = clip.frames() as i64;
-                let [a, b] = entry.range.unwrap_or([0, frames]);
-                for (field, value) in [
-                    ("range start", a),
-                    ("range end", b),
-                    ("fade_in", entry.fade_in),
-                    ("fade_out", entry.fade_out),
-                ] {
-                    if value < 0 {
-                        return Err(fail(
-                            place.clone(),
-                            format!(
-                                "{field} {value} is negative (the rule is 0 <= a <= b, fades >= 0)"
-                            ),
-                        ));
+                let range = match f.get("range") {
+                    None => None,
+                    Some(v) => {
+                        let items = list(&fail, &f.place("range"), v, "two frames [a, b]")?;
+                        let [a, b] = items else {
+                            return Err(fail.at(
+                                &f.place("range"),
+                                format!(
+                                    "must be two frames [a, b]; found a list of {}",
+                                    items.len()
+                                ),
+                            ));
+                        };
+                        let a: u64 = whole(
+                            &fail,
+                            &format!("{}[0]", f.place("range")),
+                            a,
+                            0,
+                            u64::MAX,
+                            "clip frames; the rule is 0 <= a <= b",
+                        )?;
+                        let b: u64 = whole(
+                            &fail,
+                            &format!("{}[1]", f.place("range")),
+                            b,
+                            0,
+                            u64::MAX,
+                            "clip frames; the rule is 0 <= a <= b",
+                        )?;
+                        Some((a, b))
                     }
+                };
+                let number = |key: &str, min: i64, unit: &str| -> Result<i64, SessionError> {
+                    match f.get(key) {
+                        None => Ok(0),
+                        Some(v) => whole(&fail, &f.place(key), v, min, i64::MAX, unit),
+                    }
+                };
+                let play_at = match f.get("play_at") {
+                    None => 0,
+                    Some(v) => any_i64(&fail, &f.place("play_at"), v, "a playspec position")?,
+                };
+                let repeat = number("repeat", 0, "frames; 0 plays once")?;
+                let fade_in = number("fade_in", 0, "frames")?;
+                let fade_out = number("fade_out", 0, "frames")?;
+                gains_total = gains_total.saturating_add(channels);
+                if gains_total > MAX_GAINS {
+                    return Err(fail.at(
+                        &place,
+                        format!(
+                            "the entries hold more than {MAX_GAINS} gains in all (entries × {channels} channels); a session may hold at most {MAX_GAINS}"
+                        ),
+                    ));
                 }
-                let gains = entry
-                    .gains
-                    .clone()
-                    .unwrap_or_else(|| vec![1.0; file.channels]);
-                entries.push(
-                    Entry::new(clip.clone(), gains)
-                        .range(a as u64..b as u64)
-                        .play_at(entry.play_at)
-                        .repeat(entry.repeat)
-                        .fades(entry.fade_in as u64, entry.fade_out as u64),
-                );
+                let gains = match f.get("gains") {
+                    None => vec![1.0; channels],
+                    Some(v) => {
+                        let items =
+                            list(&fail, &f.place("gains"), v, "gains, one per output channel")?;
+                        if items.len() != channels {
+                            return Err(fail.at(
+                                &f.place("gains"),
+                                format!(
+                                    "{} gains for {channels} output channels (the rule is one gain per output channel)",
+                                    items.len()
+                                ),
+                            ));
+                        }
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, g)| gain(&fail, &format!("{}[{i}]", f.place("gains")), g))
+                            .collect::<Result<Vec<f32>, _>>()?
+                    }
+                };
+                let mut built = Entry::new(clip.clone(), gains)
+                    .play_at(play_at)
+                    .repeat(repeat)
+                    .fades(fade_in as u64, fade_out as u64);
+                if let Some((a, b)) = range {
+                    built = built.range(a..b);
+                }
+                entries.push(built);
             }
             let built = Playspec::new(entries)
-                .and_then(|ps| ps.check_for(file.channels, file.frame_rate).map(|()| ps))
+                .and_then(|ps| ps.check_for(channels, frame_rate).map(|()| ps))
                 .map_err(|err| match err {
                     Error::Entry { entry, rule } => {
-                        fail(format!("playspecs[{p}].entries[{entry}]"), rule.to_string())
+                        let place = format!("playspecs[{p}].entries[{entry}]");
+                        let place = match rule_field(&rule) {
+                            Some(field) => join(&place, field),
+                            None => place,
+                        };
+                        fail.at(&place, rule.to_string())
                     }
-                    other => fail(format!("playspecs[{p}]"), other.to_string()),
+                    other => fail.at(&place, other.to_string()),
                 })?;
             playspecs.push(built);
         }
+
+        // Commands.
         let mut commands = Vec::new();
         let mut last_at = 0;
-        for (i, c) in file.commands.iter().enumerate() {
+        let list_json = list(
+            &fail,
+            "commands",
+            top.required(&fail, "commands", "a list of commands")?,
+            "commands",
+        )?;
+        for (i, c) in list_json.iter().enumerate() {
             let place = format!("commands[{i}]");
-            if i > 0 && c.at < last_at {
-                return Err(fail(
-                    place,
-                    format!("at {} comes before commands[{}]'s at {last_at} (commands must be in order of at)", c.at, i - 1),
+            let f = Fields::new(
+                &fail,
+                &place,
+                c,
+                "a command",
+                &[
+                    "at",
+                    "schedule",
+                    "insert_at",
+                    "start_from",
+                    "roll",
+                    "locate",
+                ],
+            )?;
+            let at: u64 = whole(
+                &fail,
+                &f.place("at"),
+                f.required(&fail, "at", "the command's target stream frame")?,
+                0,
+                u64::MAX,
+                "a stream frame",
+            )?;
+            if i > 0 && at < last_at {
+                return Err(fail.at(
+                    &f.place("at"),
+                    format!(
+                        "{at} comes before commands[{}]'s at {last_at} (commands must be in order of at)",
+                        i - 1
+                    ),
                 ));
             }
-            last_at = c.at;
-            let command = match (c.schedule, c.roll, c.locate) {
-                (Some(playspec), None, None) => {
-                    if playspec >= playspecs.len() {
-                        return Err(fail(
-                            place,
-                            format!(
-                                "schedule {playspec}, but the playspecs are numbered 0 to {}",
-                                playspecs.len().saturating_sub(1)
-                            ),
+            last_at = at;
+            let command = match (f.get("schedule"), f.get("roll"), f.get("locate")) {
+                (Some(v), None, None) => {
+                    let count = playspecs.len();
+                    if count == 0 {
+                        return Err(fail.at(
+                            &f.place("schedule"),
+                            "names a playspec, but there are no playspecs",
                         ));
                     }
+                    let playspec: usize = whole(
+                        &fail,
+                        &f.place("schedule"),
+                        v,
+                        0u64,
+                        count as u64 - 1,
+                        "the index of a playspec in playspecs",
+                    )? as usize;
+                    let position = |key: &str| -> Result<i64, SessionError> {
+                        match f.get(key) {
+                            None => Ok(0),
+                            Some(v) => any_i64(&fail, &f.place(key), v, "a playspec position"),
+                        }
+                    };
                     Command::Schedule {
                         playspec,
-                        insert_at: c.insert_at.unwrap_or(0),
-                        start_from: c.start_from.unwrap_or(0),
+                        insert_at: position("insert_at")?,
+                        start_from: position("start_from")?,
                     }
                 }
-                (None, Some(roll), None) => Command::Roll(roll),
-                (None, None, Some(position)) => Command::Locate(position),
+                (None, Some(v), None) => Command::Roll(boolean(&fail, &f.place("roll"), v)?),
+                (None, None, Some(v)) => Command::Locate(any_i64(
+                    &fail,
+                    &f.place("locate"),
+                    v,
+                    "a playspec position",
+                )?),
                 _ => {
-                    return Err(fail(
-                        place,
-                        "needs exactly one of schedule, roll and locate".into(),
-                    ));
+                    return Err(fail.at(&place, "needs exactly one of schedule, roll and locate"));
                 }
             };
             if !matches!(command, Command::Schedule { .. })
-                && (c.insert_at.is_some() || c.start_from.is_some())
+                && (f.get("insert_at").is_some() || f.get("start_from").is_some())
             {
-                return Err(fail(
-                    place,
-                    "insert_at and start_from go with schedule".into(),
-                ));
+                return Err(fail.at(&place, "insert_at and start_from go with schedule"));
             }
-            commands.push((c.at, command));
+            commands.push((at, command));
         }
         Ok(Session {
-            frame_rate: file.frame_rate,
-            channels: file.channels,
-            clamp: file.clamp,
+            frame_rate,
+            channels,
+            clamp,
             playspecs,
             commands,
-            frames: file.frames,
+            frames,
+            clip_files,
         })
     }
 
@@ -301,12 +929,18 @@ impl Session {
                     playspec,
                     insert_at,
                     start_from,
-                } => ids.push(interface.schedule(
-                    &self.playspecs[*playspec],
-                    *insert_at,
-                    *start_from,
-                    Some(*at),
-                )?),
+                } => {
+                    let Some(playspec) = self.playspecs.get(*playspec) else {
+                        return Err(Error::Argument {
+                            argument: "schedule",
+                            rule: format!(
+                                "playspec {playspec}, but the playspecs are numbered 0 to {}",
+                                self.playspecs.len().saturating_sub(1)
+                            ),
+                        });
+                    };
+                    ids.push(interface.schedule(playspec, *insert_at, *start_from, Some(*at))?)
+                }
                 Command::Roll(true) => interface.roll(Some(*at))?,
                 Command::Roll(false) => interface.stop(Some(*at))?,
                 Command::Locate(p) => interface.locate(*p, Some(*at))?,
@@ -342,5 +976,171 @@ pub fn of_files(clips: Vec<Clip>, channels: usize) -> amio_core::Result<Session>
             (0, Command::Roll(true)),
         ],
         frames,
+        clip_files: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> String {
+        let dir = std::env::temp_dir();
+        match Session::parse(text, &dir.join("s.json")) {
+            Ok(_) => "ok".into(),
+            Err(e) => format!("{}{}", e.place, e.message),
+        }
+    }
+
+    #[test]
+    fn json_syntax_is_named_in_plain_words_with_line_and_column() {
+        assert_eq!(
+            parse("{}\n x"),
+            "line 2, column 2: there is more text after the end of the session; a session file holds one JSON object"
+        );
+        assert_eq!(
+            parse("{ \"frames\": }"),
+            "line 1, column 13: a value is expected here: a number, text in double quotes, true, false, null, a list [ … ] or an object { … }"
+        );
+        assert_eq!(
+            parse(""),
+            "line 1, column 0: the file ends where a value is expected; it is empty or cut short"
+        );
+        assert_eq!(
+            parse("{ \"a\": 1, \"a\": 2 }"),
+            "line 1, column 13: the key \"a\" is given twice in one object"
+        );
+        assert_eq!(
+            parse("[1,]"),
+            "line 1, column 4: a comma before a closing bracket; JSON allows no comma after the last item"
+        );
+        let deep = "[".repeat(200);
+        assert_eq!(
+            parse(&deep),
+            "line 1, column 128: lists and objects are nested too deep (more than 128 levels)"
+        );
+        let err = Session::parse_bytes(
+            b"{\n \"x\xff\": 1}",
+            Path::new("s.json"),
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "s.json: line 2, column 4: this is not UTF-8 text; a session file is JSON text"
+        );
+    }
+
+    #[test]
+    fn values_are_named_by_their_place() {
+        let base = r#""frame_rate": 48000, "channels": 2, "clips": {}, "playspecs": [], "commands": [], "frames": 10"#;
+        assert_eq!(parse(&format!("{{ {base} }}")), "ok");
+        assert_eq!(
+            parse("[]"),
+            "a session must be an object { … }; found a list of 0"
+        );
+        assert_eq!(
+            parse(&format!("{{ {base}, \"extra\": 1 }}")),
+            "unknown field \"extra\"; a session has the fields frame_rate, channels, clamp, clips, playspecs, commands, frames"
+        );
+        assert_eq!(
+            parse(&base.replace("48000", "-1").pipe_obj()),
+            "frame_rate: is -1; it must be from 1 to 768000 (frames per second)"
+        );
+        assert_eq!(
+            parse(&base.replace("\"channels\": 2", "\"channels\": 2.5").pipe_obj()),
+            "channels: must be a whole number from 1 to 1024 (output channels), written without a fraction or exponent; found 2.5"
+        );
+        assert_eq!(
+            parse(&base.replace(", \"frames\": 10", "").pipe_obj()),
+            "frames: is missing (the length of a render, in frames)"
+        );
+        assert_eq!(
+            parse(&base.replace("\"frames\": 10", "\"frames\": \"10\"").pipe_obj()),
+            "frames: must be a whole number from 0 to 4611686018427387904 (frames); found the text \"10\""
+        );
+        assert_eq!(
+            parse(
+                &base
+                    .replace(
+                        "\"commands\": []",
+                        "\"commands\": [{\"at\": 5, \"roll\": true}, {\"at\": 4, \"roll\": false}]"
+                    )
+                    .pipe_obj()
+            ),
+            "commands[1].at: 4 comes before commands[0]'s at 5 (commands must be in order of at)"
+        );
+        assert_eq!(
+            parse(
+                &base
+                    .replace(
+                        "\"commands\": []",
+                        "\"commands\": [{\"at\": 18446744073709551615, \"schedule\": 0}]"
+                    )
+                    .pipe_obj()
+            ),
+            "commands[0].schedule: names a playspec, but there are no playspecs"
+        );
+        assert_eq!(
+            parse(&base.replace("\"commands\": []", "\"commands\": [{\"at\": 18446744073709551616, \"roll\": true}]").pipe_obj()),
+            "commands[0].at: must be a whole number from 0 to 18446744073709551615 (a stream frame), written without a fraction or exponent; found 1.8446744073709552e19"
+        );
+        assert_eq!(
+            parse(
+                &base
+                    .replace("\"clips\": {}", "\"clips\": {\"a b\": 3}")
+                    .pipe_obj()
+            ),
+            "clips[\"a b\"]: must be text in double quotes; found 3"
+        );
+        assert_eq!(
+            parse(&base.replace("\"playspecs\": []", "\"playspecs\": [{\"entries\": [{\"clip\": \"x\", \"gain\": 1}]}]").pipe_obj()),
+            "playspecs[0].entries[0]: unknown field \"gain\"; an entry has the fields clip, range, play_at, repeat, gains, fade_in, fade_out"
+        );
+    }
+
+    trait PipeObj {
+        fn pipe_obj(&self) -> String;
+    }
+
+    impl PipeObj for str {
+        fn pipe_obj(&self) -> String {
+            format!("{{ {self} }}")
+        }
+    }
+
+    impl PipeObj for String {
+        fn pipe_obj(&self) -> String {
+            self.as_str().pipe_obj()
+        }
+    }
+
+    #[test]
+    fn paths_stay_in_the_folder_unless_allowed() {
+        assert!(lexically_inside(Path::new("a/../b.wav")));
+        assert!(lexically_inside(Path::new("./b.wav")));
+        assert!(!lexically_inside(Path::new("a/../../b.wav")));
+        assert!(!lexically_inside(Path::new("/b.wav")));
+        let folder = std::fs::canonicalize(std::env::temp_dir()).unwrap();
+        let strict = LoadOptions::default();
+        assert_eq!(
+            clip_path(&folder, "/etc/passwd", &strict).unwrap_err(),
+            "\"/etc/passwd\" is an absolute path; clip paths are relative to the session's folder (--allow-any-path allows any path)"
+        );
+        assert_eq!(
+            clip_path(&folder, "../x.wav", &strict).unwrap_err(),
+            "\"../x.wav\" climbs out of the session's folder; clip paths must stay inside it (--allow-any-path allows any path)"
+        );
+        assert_eq!(
+            clip_path(&folder, "", &strict).unwrap_err(),
+            "the file name is empty; name a file in the session's folder"
+        );
+        let any = LoadOptions {
+            allow_any_path: true,
+        };
+        assert_eq!(
+            clip_path(&folder, "/etc/passwd", &any).unwrap(),
+            Path::new("/etc/passwd")
+        );
+    }
 }

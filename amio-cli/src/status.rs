@@ -57,9 +57,10 @@ pub(crate) fn bar(done: u64, total: u64, width: usize) -> String {
     )
 }
 
-/// `frames` at `frame_rate` as `m:ss.mmm`.
-pub(crate) fn clock(frames: i64, frame_rate: u32) -> String {
-    let ms = frames as i128 * 1000 / i128::from(frame_rate.max(1));
+/// `frames` at `frame_rate` as `m:ss.mmm` (any stream frame or position:
+/// nothing wraps).
+pub(crate) fn clock(frames: i128, frame_rate: u32) -> String {
+    let ms = frames.saturating_mul(1000) / i128::from(frame_rate.max(1));
     let sign = if ms < 0 { "-" } else { "" };
     let ms = ms.abs();
     format!(

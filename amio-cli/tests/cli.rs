@@ -264,7 +264,9 @@ fn bad_input_gets_one_clear_line_and_writes_nothing() {
     refused(
         &dir,
         &["render", s.to_str().unwrap(), "-o", out],
-        &["session.json", "line 1 column"],
+        &[
+            "session.json: line 1, column 23: the file ends where a value is expected; it is empty or cut short",
+        ],
     );
     // A clip at the wrong rate.
     let s = session_file(
@@ -299,7 +301,7 @@ fn bad_input_gets_one_clear_line_and_writes_nothing() {
     refused(
         &dir,
         &["render", s.to_str().unwrap(), "-o", out],
-        &["playspecs[0].entries[0]: 1 gains for 2 output channels"],
+        &["session.json: playspecs[0].entries[0].gains: 1 gains for 2 output channels (the rule is one gain per output channel)"],
     );
     let s = session_file(
         &dir,
@@ -309,7 +311,7 @@ fn bad_input_gets_one_clear_line_and_writes_nothing() {
     refused(
         &dir,
         &["render", s.to_str().unwrap(), "-o", out],
-        &["playspecs[0].entries[0]: range start -3 is negative"],
+        &["session.json: playspecs[0].entries[0].range[0]: is -3; it must be from 0 to 18446744073709551615 (clip frames; the rule is 0 <= a <= b)"],
     );
     // Commands out of order, and naming a missing playspec.
     let s = session_file(
@@ -323,7 +325,7 @@ fn bad_input_gets_one_clear_line_and_writes_nothing() {
     refused(
         &dir,
         &["render", s.to_str().unwrap(), "-o", out],
-        &["commands[1]: at 5 comes before commands[0]'s at 10"],
+        &["session.json: commands[1].at: 5 comes before commands[0]'s at 10 (commands must be in order of at)"],
     );
     let s = session_file(
         &dir,
@@ -333,7 +335,7 @@ fn bad_input_gets_one_clear_line_and_writes_nothing() {
     refused(
         &dir,
         &["render", s.to_str().unwrap(), "-o", out],
-        &["commands[0]: schedule 3, but the playspecs are numbered 0 to 0"],
+        &["session.json: commands[0].schedule: is 3; it must be from 0 to 0 (the index of a playspec in playspecs)"],
     );
     // A clip file that is not there.
     let s = session_file(
