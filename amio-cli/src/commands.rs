@@ -411,7 +411,10 @@ pub fn play(
         Playable::Session(path) => {
             let session = Session::load_with(path, &options.load)?;
             let request = backend.request(Some(session.frame_rate), 0, session.channels)?;
-            let stream = Stream::open(backend.driver("play")?, &request, &session.config())?;
+            let mut config = session.config();
+            // Room for the stop at the end.
+            config.command_capacity += 1;
+            let stream = Stream::open(backend.driver("play")?, &request, &config)?;
             (session, stream)
         }
         Playable::Files(paths) => {
@@ -437,15 +440,18 @@ pub fn play(
     };
     let rate = check_stream(&stream)?;
     session.issue(&mut stream)?;
-    stream.start()?;
     let end = options.frames.unwrap_or(session.frames);
+    // The transport stops exactly at the end, as a render ends there, even
+    // if the backend runs a little longer before it is closed.
+    stream.stop(Some(end))?;
+    stream.start()?;
     let mut status = StatusLine::new();
     let mut xruns = 0;
     let mut stall = StallGuard::new();
     let result = loop {
         let r = stream.position();
         if r.stream_frame >= end {
-            break Ok(r.stream_frame);
+            break Ok(end);
         }
         std::thread::sleep(Duration::from_millis(20));
         let events = stream.events();

@@ -103,8 +103,8 @@ enum Command {
         /// The session to play while recording.
         #[arg(long)]
         session: Option<PathBuf>,
-        /// The take's length (default: the session's).
-        #[arg(long)]
+        /// The take's length in seconds (default: the session's frames).
+        #[arg(long, allow_hyphen_values = true)]
         seconds: Option<f64>,
         /// Input channels to record (1 to 1024).
         #[arg(long, default_value_t = 2)]
