@@ -278,6 +278,8 @@ struct Wake {
     callback: amio_event_callback,
     user: Option<UserPtr>,
     watcher: Option<JoinHandle<()>>,
+    /// The pipe that tells the watcher to end (read, write).
+    quit: Option<(i32, i32)>,
 }
 
 /// A stream as the registry holds it.
@@ -293,7 +295,6 @@ pub(crate) struct StreamObject {
     /// Set when events were signalled and not yet all polled.
     signalled: AtomicBool,
     quit: AtomicBool,
-    interval: Duration,
     /// The last meter event polled, for [`crate::amio_stream_meter_levels`].
     last_meter: Mutex<Option<Meter>>,
 }
@@ -313,17 +314,46 @@ impl StreamObject {
     }
 
     /// Watches for events and wakes the host (one thread per stream, made
-    /// on the first request for a file descriptor or callback).
-    fn watch(self: Arc<StreamObject>) {
-        while !self.quit.load(Ordering::Acquire) {
-            std::thread::sleep(self.interval);
-            if self.signalled.load(Ordering::Acquire) {
+    /// on the first request for a file descriptor or callback). It sleeps
+    /// in `poll` on the engine's own wake-up descriptor (written at the end
+    /// of a period, or by a fatal driver error) and on a pipe that `shut`
+    /// writes to: no timer.
+    fn watch(self: Arc<StreamObject>, engine_fd: i32, quit_fd: i32) {
+        loop {
+            let mut fds = [
+                libc::pollfd {
+                    fd: engine_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: quit_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: two valid pollfd structs; both descriptors stay open
+            // until this thread has been joined (`shut` joins before closing
+            // the pipe; the engine's descriptor lives as long as the stream,
+            // which this thread keeps alive through its Arc).
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if n < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return;
+            }
+            if fds[1].revents != 0 || self.quit.load(Ordering::Acquire) {
+                return;
+            }
+            let waiting = {
+                let mut stream = self.stream();
+                stream.clear_wake();
+                stream.has_events()
+            };
+            if !waiting || self.signalled.swap(true, Ordering::AcqRel) {
                 continue;
             }
-            if !self.stream().has_events() {
-                continue;
-            }
-            self.signalled.store(true, Ordering::Release);
             let (pipe, callback, user) = {
                 let w = lock(&self.wake);
                 (w.pipe, w.callback, w.user)
@@ -358,32 +388,57 @@ impl StreamObject {
         if wake.watcher.is_some() {
             return Ok(());
         }
+        let engine_fd = self.stream().wake_fd()?;
+        let mut quit = [0i32; 2];
+        // SAFETY: a valid array of two descriptors.
+        if unsafe { libc::pipe2(quit.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+            return Err(Failure::from(amio_core::Error::Io {
+                context: "making the event watcher's pipe".into(),
+                source: std::io::Error::last_os_error(),
+            }));
+        }
         let me = Arc::clone(self);
+        let quit_read = quit[0];
         let handle = std::thread::Builder::new()
             .name("amio-events".into())
-            .spawn(move || me.watch())
-            .map_err(|e| {
-                Failure::from(amio_core::Error::Io {
+            .spawn(move || me.watch(engine_fd, quit_read));
+        match handle {
+            Ok(handle) => {
+                wake.watcher = Some(handle);
+                wake.quit = Some((quit[0], quit[1]));
+                Ok(())
+            }
+            Err(e) => {
+                for fd in quit {
+                    // SAFETY: the pipe made above, used by no one.
+                    unsafe { libc::close(fd) };
+                }
+                Err(Failure::from(amio_core::Error::Io {
                     context: "starting the event watcher".into(),
                     source: e,
-                })
-            })?;
-        wake.watcher = Some(handle);
-        Ok(())
+                }))
+            }
+        }
     }
 
-    /// Stops the watcher and closes the pipe (before the stream is dropped).
+    /// Stops the watcher and closes the pipes (before the stream is dropped).
     fn shut(&self) {
         self.quit.store(true, Ordering::Release);
-        let (watcher, pipe) = {
+        let (watcher, pipe, quit) = {
             let mut w = lock(&self.wake);
-            (w.watcher.take(), w.pipe.take())
+            (w.watcher.take(), w.pipe.take(), w.quit.take())
         };
+        if let Some((_, write_fd)) = quit {
+            let byte = 1u8;
+            // SAFETY: the watcher's own quit pipe, still open.
+            unsafe { libc::write(write_fd, (&byte as *const u8).cast(), 1) };
+        }
         if let Some(handle) = watcher {
             let _ = handle.join();
         }
-        if let Some((r, w)) = pipe {
-            // SAFETY: our own descriptors, closed once.
+        for (r, w) in [pipe, quit].into_iter().flatten() {
+            // SAFETY: our own descriptors, closed once, after the watcher
+            // that used them has ended.
             unsafe {
                 libc::close(r);
                 libc::close(w);
@@ -537,9 +592,6 @@ pub unsafe extern "C" fn amio_stream_open(
             (opened.driver, opened.null)
         };
         let stream = Stream::open(driver, &request, &engine_config)?;
-        let info = stream.info();
-        let period =
-            Duration::from_secs_f64(info.period as f64 / f64::from(info.frame_rate.max(1)));
         let object = StreamObject {
             position: stream.position_reader(),
             info: stream.info().clone(),
@@ -549,7 +601,6 @@ pub unsafe extern "C" fn amio_stream_open(
             signalled: AtomicBool::new(false),
             quit: AtomicBool::new(false),
             last_meter: Mutex::new(None),
-            interval: (period / 2).clamp(Duration::from_millis(1), Duration::from_millis(20)),
         };
         let handle = registry::insert(Object::Stream(Arc::new(object)));
         // SAFETY: checked writable above.
