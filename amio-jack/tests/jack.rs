@@ -2,6 +2,11 @@
 //! backend, a private server per test), with independent JACK clients
 //! recording amio's output and feeding its input. The process callback runs
 //! under the counting allocator: no test may see an allocation in it.
+//!
+//! Each test that talks to JACK runs its body in a process of its own
+//! (`amio_testkit::child`): libjack can crash a process that talks to
+//! several servers when one of them dies, and `cargo test` would otherwise
+//! run every test here as a thread of one process.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -12,6 +17,7 @@ use amio_core::{
     StreamInfo,
 };
 use amio_jack::{Connect, JackConfig, JackDriver};
+use amio_testkit::child::in_own_process;
 use amio_testkit::{generator_sample, unique_name, Generator, JackServer, Recorder, Staller};
 
 #[global_allocator]
@@ -207,42 +213,51 @@ fn play_and_compare_with(
 
 #[test]
 fn playback_equals_the_null_render() {
-    let server = JackServer::start(256);
-    play_and_compare(&server, |_| {});
+    in_own_process("playback_equals_the_null_render", || {
+        let server = JackServer::start(256);
+        play_and_compare(&server, |_| {});
+    });
 }
 
 #[test]
 fn playback_through_the_plugin_equals_the_null_render() {
-    // libamio_jack.so, built beside this test, loaded as libamio loads it.
-    let plugin = amio_testkit::built_plugin("jack");
-    let server = JackServer::start(256);
-    let options = format!(
-        "server={}\nclient_name=plugged\nconnect=none",
-        server.name()
-    );
-    let driver = plugin.driver(&options).unwrap();
-    play_and_compare_with(
-        &server,
-        Box::new(driver),
-        || vec!["plugged:out_1".into(), "plugged:out_2".into()],
-        |_| {},
-    );
+    in_own_process("playback_through_the_plugin_equals_the_null_render", || {
+        // libamio_jack.so, built beside this test, loaded as libamio loads it.
+        let plugin = amio_testkit::built_plugin("jack");
+        let server = JackServer::start(256);
+        let options = format!(
+            "server={}\nclient_name=plugged\nconnect=none",
+            server.name()
+        );
+        let driver = plugin.driver(&options).unwrap();
+        play_and_compare_with(
+            &server,
+            Box::new(driver),
+            || vec!["plugged:out_1".into(), "plugged:out_2".into()],
+            |_| {},
+        );
+    });
 }
 
 #[test]
 fn a_buffer_size_change_while_playing_keeps_the_timeline() {
-    let server = JackServer::start(256);
-    play_and_compare(&server, |server| {
-        let probe = amio_jack::open_client("probe", Some(server.name())).unwrap();
-        for frames in [1024, 64] {
-            // 1024 is longer than the engine's period: worked in pieces.
-            std::thread::sleep(Duration::from_millis(400));
-            server.set_buffer_size(frames);
-            wait_until("the new buffer size", Duration::from_secs(10), || {
-                probe.buffer_size() == frames
+    in_own_process(
+        "a_buffer_size_change_while_playing_keeps_the_timeline",
+        || {
+            let server = JackServer::start(256);
+            play_and_compare(&server, |server| {
+                let probe = amio_jack::open_client("probe", Some(server.name())).unwrap();
+                for frames in [1024, 64] {
+                    // 1024 is longer than the engine's period: worked in pieces.
+                    std::thread::sleep(Duration::from_millis(400));
+                    server.set_buffer_size(frames);
+                    wait_until("the new buffer size", Duration::from_secs(10), || {
+                        probe.buffer_size() == frames
+                    });
+                }
             });
-        }
-    });
+        },
+    );
 }
 
 /// Captures through amio with a generator on its inputs and checks every
@@ -359,173 +374,195 @@ fn capture_at(period: u32) {
 
 #[test]
 fn captured_input_carries_spec_positions_at_period_64() {
-    capture_at(64);
+    in_own_process("captured_input_carries_spec_positions_at_period_64", || {
+        capture_at(64);
+    });
 }
 
 #[test]
 fn captured_input_carries_spec_positions_at_period_256() {
-    capture_at(256);
+    in_own_process(
+        "captured_input_carries_spec_positions_at_period_256",
+        || {
+            capture_at(256);
+        },
+    );
 }
 
 #[test]
 fn captured_input_carries_spec_positions_at_period_1024() {
-    capture_at(1024);
+    in_own_process(
+        "captured_input_carries_spec_positions_at_period_1024",
+        || {
+            capture_at(1024);
+        },
+    );
 }
 
 #[test]
 fn server_killed_mid_stream() {
-    let mut server = JackServer::start(256);
-    let session = Session::new();
-    let driver = JackDriver::new(jack_config(&server, Connect::None));
-    let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
-    session.issue(&mut stream);
-    stream.start().unwrap();
-    wait_until("amio to run", Duration::from_secs(20), || {
-        stream.position().stream_frame > 10_000
-    });
-
-    let killed = Instant::now();
-    server.kill();
-    let mut fault = None;
-    wait_until("the shutdown event", Duration::from_secs(10), || {
-        fault = stream.events().into_iter().find_map(|e| match e {
-            Event::Fatal(f) => Some(f),
-            _ => None,
+    in_own_process("server_killed_mid_stream", || {
+        let mut server = JackServer::start(256);
+        let session = Session::new();
+        let driver = JackDriver::new(jack_config(&server, Connect::None));
+        let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
+        session.issue(&mut stream);
+        stream.start().unwrap();
+        wait_until("amio to run", Duration::from_secs(20), || {
+            stream.position().stream_frame > 10_000
         });
-        fault.is_some()
-    });
-    let noticed = killed.elapsed();
-    assert_eq!(fault.unwrap().kind, FaultKind::ServerGone);
-    // close() returns (a hang guard, not a timing assertion).
-    let closing = Instant::now();
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let closer = std::thread::spawn(move || {
-        let r = stream.close();
-        let _ = done_tx.send(());
-        (r, stream)
-    });
-    done_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("close() hung after the server died");
-    let (result, mut stream) = closer.join().unwrap();
-    result.unwrap();
-    eprintln!(
-        "shutdown event after {noticed:?}, close() took {:?}",
-        closing.elapsed()
-    );
-    // Every scheduled change got its outcome.
-    assert!(stream
-        .events()
-        .iter()
-        .all(|e| !matches!(e, Event::Fatal(_))));
-    assert_eq!(stream.unresolved().count(), 0);
 
-    // A new server under the same name, and a new stream on it.
-    server.restart();
-    let driver = JackDriver::new(jack_config(&server, Connect::None));
-    let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
-    stream.roll(None).unwrap();
-    stream.start().unwrap();
-    wait_until(
-        "the reopened stream to roll",
-        Duration::from_secs(20),
-        || stream.position().position > 4_800,
-    );
-    stream.close().unwrap();
+        let killed = Instant::now();
+        server.kill();
+        let mut fault = None;
+        wait_until("the shutdown event", Duration::from_secs(10), || {
+            fault = stream.events().into_iter().find_map(|e| match e {
+                Event::Fatal(f) => Some(f),
+                _ => None,
+            });
+            fault.is_some()
+        });
+        let noticed = killed.elapsed();
+        assert_eq!(fault.unwrap().kind, FaultKind::ServerGone);
+        // close() returns (a hang guard, not a timing assertion).
+        let closing = Instant::now();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let closer = std::thread::spawn(move || {
+            let r = stream.close();
+            let _ = done_tx.send(());
+            (r, stream)
+        });
+        done_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("close() hung after the server died");
+        let (result, mut stream) = closer.join().unwrap();
+        result.unwrap();
+        eprintln!(
+            "shutdown event after {noticed:?}, close() took {:?}",
+            closing.elapsed()
+        );
+        // Every scheduled change got its outcome.
+        assert!(stream
+            .events()
+            .iter()
+            .all(|e| !matches!(e, Event::Fatal(_))));
+        assert_eq!(stream.unresolved().count(), 0);
+
+        // A new server under the same name, and a new stream on it.
+        server.restart();
+        let driver = JackDriver::new(jack_config(&server, Connect::None));
+        let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
+        stream.roll(None).unwrap();
+        stream.start().unwrap();
+        wait_until(
+            "the reopened stream to roll",
+            Duration::from_secs(20),
+            || stream.position().position > 4_800,
+        );
+        stream.close().unwrap();
+    });
 }
 
 #[test]
 fn no_server_is_a_clear_error_and_starts_none() {
-    let name = unique_name("absent");
-    let driver = JackDriver::new(JackConfig {
-        server_name: Some(name.clone()),
-        ..JackConfig::default()
+    in_own_process("no_server_is_a_clear_error_and_starts_none", || {
+        let name = unique_name("absent");
+        let driver = JackDriver::new(JackConfig {
+            server_name: Some(name.clone()),
+            ..JackConfig::default()
+        });
+        let started = Instant::now();
+        let err = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap_err();
+        eprintln!("refused after {:?}: {err}", started.elapsed());
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("jack: no JACK server \"{name}\" is running")),
+            "{message}"
+        );
+        assert!(!JackServer::is_running(&name), "a server was started");
     });
-    let started = Instant::now();
-    let err = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap_err();
-    eprintln!("refused after {:?}: {err}", started.elapsed());
-    let message = err.to_string();
-    assert!(
-        message.starts_with(&format!("jack: no JACK server \"{name}\" is running")),
-        "{message}"
-    );
-    assert!(!JackServer::is_running(&name), "a server was started");
 }
 
 #[test]
 fn xruns_are_reported_and_the_timeline_stays_true() {
-    let server = JackServer::start_async(256);
-    let driver = JackDriver::new(jack_config(&server, Connect::None));
-    let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
-    stream.roll(Some(0)).unwrap();
-    stream.start().unwrap();
-    let staller = Staller::start(server.name(), "staller");
-    wait_until("amio to run", Duration::from_secs(20), || {
-        stream.position().stream_frame > 4_800
-    });
-    // Xruns while clients join are possible on an asynchronous server;
-    // look at those after the stall.
-    stream.events();
-    let stalled_at = stream.position().stream_frame;
-    staller.stall(60); // ~11 periods
-    let mut xrun = None;
-    let mut last_report = None;
-    wait_until("an xrun event", Duration::from_secs(20), || {
-        for e in stream.events() {
-            match e {
-                Event::Xrun {
-                    stream_frame,
-                    count,
-                    ..
-                } if stream_frame >= stalled_at => xrun = xrun.or(Some((stream_frame, count))),
-                Event::Position(r) => last_report = Some(r),
-                _ => {}
+    in_own_process("xruns_are_reported_and_the_timeline_stays_true", || {
+        let server = JackServer::start_async(256);
+        let driver = JackDriver::new(jack_config(&server, Connect::None));
+        let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
+        stream.roll(Some(0)).unwrap();
+        stream.start().unwrap();
+        let staller = Staller::start(server.name(), "staller");
+        wait_until("amio to run", Duration::from_secs(20), || {
+            stream.position().stream_frame > 4_800
+        });
+        // Xruns while clients join are possible on an asynchronous server;
+        // look at those after the stall.
+        stream.events();
+        let stalled_at = stream.position().stream_frame;
+        staller.stall(60); // ~11 periods
+        let mut xrun = None;
+        let mut last_report = None;
+        wait_until("an xrun event", Duration::from_secs(20), || {
+            for e in stream.events() {
+                match e {
+                    Event::Xrun {
+                        stream_frame,
+                        count,
+                        ..
+                    } if stream_frame >= stalled_at => xrun = xrun.or(Some((stream_frame, count))),
+                    Event::Position(r) => last_report = Some(r),
+                    _ => {}
+                }
             }
-        }
-        xrun.is_some()
-            && last_report.is_some_and(|r| r.stream_frame > xrun.map_or(0, |x| x.0) + 4_800)
+            xrun.is_some()
+                && last_report.is_some_and(|r| r.stream_frame > xrun.map_or(0, |x| x.0) + 4_800)
+        });
+        let (at, count) = xrun.unwrap();
+        eprintln!(
+            "xrun reported at stream frame {at} (stall asked at {stalled_at}), {count} so far"
+        );
+        assert!(count >= 1);
+        // Rolling since frame 0, never located: the position is the frame count.
+        let r = last_report.unwrap();
+        assert_eq!(r.position, r.stream_frame as i64);
+        stream.close().unwrap();
     });
-    let (at, count) = xrun.unwrap();
-    eprintln!("xrun reported at stream frame {at} (stall asked at {stalled_at}), {count} so far");
-    assert!(count >= 1);
-    // Rolling since frame 0, never located: the position is the frame count.
-    let r = last_report.unwrap();
-    assert_eq!(r.position, r.stream_frame as i64);
-    stream.close().unwrap();
 }
 
 #[test]
 fn stop_and_start_again_on_a_live_server() {
-    let server = JackServer::start(256);
-    let driver = JackDriver::new(jack_config(&server, Connect::None));
-    let handle = driver.handle();
-    let mut stream = Stream::open(Box::new(driver), &request(1), &Config::default()).unwrap();
-    stream.roll(Some(0)).unwrap();
-    stream.start().unwrap();
-    wait_until("amio to run", Duration::from_secs(20), || {
-        stream.position().stream_frame > 4_800
+    in_own_process("stop_and_start_again_on_a_live_server", || {
+        let server = JackServer::start(256);
+        let driver = JackDriver::new(jack_config(&server, Connect::None));
+        let handle = driver.handle();
+        let mut stream = Stream::open(Box::new(driver), &request(1), &Config::default()).unwrap();
+        stream.roll(Some(0)).unwrap();
+        stream.start().unwrap();
+        wait_until("amio to run", Duration::from_secs(20), || {
+            stream.position().stream_frame > 4_800
+        });
+        stream.pause().unwrap();
+        let stopped_at = stream.position();
+        assert!(!stream.is_running());
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            stream.position(),
+            stopped_at,
+            "a stopped stream does not advance"
+        );
+        stream.start().unwrap();
+        wait_until("amio to run again", Duration::from_secs(20), || {
+            stream.position().stream_frame > stopped_at.stream_frame + 4_800
+        });
+        // Same timeline: position still equals frames processed.
+        let r = stream.position();
+        assert_eq!(r.position, r.stream_frame as i64);
+        assert_eq!(
+            handle.ports().outputs,
+            vec![format!("{}:out_1", handle.ports().client)]
+        );
+        stream.close().unwrap();
     });
-    stream.pause().unwrap();
-    let stopped_at = stream.position();
-    assert!(!stream.is_running());
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(
-        stream.position(),
-        stopped_at,
-        "a stopped stream does not advance"
-    );
-    stream.start().unwrap();
-    wait_until("amio to run again", Duration::from_secs(20), || {
-        stream.position().stream_frame > stopped_at.stream_frame + 4_800
-    });
-    // Same timeline: position still equals frames processed.
-    let r = stream.position();
-    assert_eq!(r.position, r.stream_frame as i64);
-    assert_eq!(
-        handle.ports().outputs,
-        vec![format!("{}:out_1", handle.ports().client)]
-    );
-    stream.close().unwrap();
 }
 
 #[test]

@@ -211,17 +211,34 @@ impl JackServer {
             .expect("starting jackd (is jackd2 installed?)");
         self.slot.record(child.id());
         self.child = Some(child);
-        let up = jack_command("jack_wait", &self.name)
-            .args(["-s", &self.name, "-w", "-t", "20"])
-            .stdout(Stdio::null())
-            .status()
-            .expect("running jack_wait");
-        assert!(
-            up.success(),
-            "jackd {} did not come up; log: {}",
-            self.name,
-            self.log()
-        );
+        // `jack_wait -w` gives up, instead of waiting on, when it meets a
+        // server that is still setting up (or the registry entry of a
+        // killed one under the same name, which the new server reclaims
+        // as it starts): ask again while our jackd lives (a hang guard of
+        // 20 s).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let up = jack_command("jack_wait", &self.name)
+                .args(["-s", &self.name, "-w", "-t", "20"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("running jack_wait");
+            if up.success() {
+                return;
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .is_none_or(|c| !matches!(c.try_wait(), Ok(None)));
+            assert!(
+                !exited && Instant::now() < deadline,
+                "jackd {} did not come up; log: {}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The server's name.
@@ -534,10 +551,22 @@ impl Staller {
     }
 }
 
-/// Running a test's body in a child process whose environment is set
-/// before anything starts: libraries such as ALSA (`ALSA_CONFIG_PATH`) and
-/// the JACK PCM plugin (`JACK_DEFAULT_SERVER`) read it once, on first use.
+/// Running a test's body in a process of its own, a child whose
+/// environment is set before anything starts.
+///
+/// Two reasons: libraries such as ALSA (`ALSA_CONFIG_PATH`) and the JACK
+/// PCM plugin (`JACK_DEFAULT_SERVER`) read their environment once, on first
+/// use; and libjack keeps process-wide state per server, so one process
+/// that talks to several private servers (`cargo test` runs a binary's
+/// tests as threads of one process) can crash inside libjack when one of
+/// them dies. Every test that starts a JACK client, directly or through a
+/// driver, runs its body in a child: one test, one process, one server.
 pub mod child {
+    use std::io::Read;
+    use std::process::{Command, Output, Stdio};
+    use std::thread::JoinHandle;
+    use std::time::{Duration, Instant};
+
     const CHILD: &str = "AMIO_TEST_CHILD";
 
     /// Whether this process is the child that runs `test`'s body.
@@ -549,18 +578,29 @@ pub mod child {
     /// [too busy](crate::TOO_BUSY) is run.
     pub const ATTEMPTS: usize = 3;
 
+    /// How long a child may run before it is taken for hung, killed (by
+    /// its pid) and failed: a hang guard for runners without one of their
+    /// own (`cargo test`), not a timing assertion.
+    pub const HANG_GUARD: Duration = Duration::from_secs(300);
+
+    /// Runs `body` in a process of its own: in the child that [`run`]
+    /// starts for `test` (this test binary's test of that name), `body`
+    /// runs; in the parent, that child is started and must pass.
+    pub fn in_own_process(test: &str, body: impl FnOnce()) {
+        if is_child(test) {
+            body();
+        } else {
+            run(test, &[]);
+        }
+    }
+
     /// Runs `test` (this test binary's test of that name) in a child
     /// process with `env` added, and fails unless it passed. A child that
     /// failed only because xruns left too little to check is run again, up
     /// to [`ATTEMPTS`] times; any other failure fails at once.
     pub fn run(test: &str, env: &[(&str, String)]) {
         for attempt in 1..=ATTEMPTS {
-            let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-                .args([test, "--exact", "--nocapture", "--test-threads=1"])
-                .env(CHILD, test)
-                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                .output()
-                .expect("running the child test");
+            let out = run_once(test, env);
             let (stdout, stderr) = (
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr),
@@ -573,6 +613,56 @@ pub mod child {
             assert!(out.status.success(), "the child test failed");
             assert!(stdout.contains("1 passed"), "the child ran no test");
             return;
+        }
+    }
+
+    /// One run of the child, its output collected as it comes, killed
+    /// after [`HANG_GUARD`].
+    fn run_once(test: &str, env: &[(&str, String)]) -> Output {
+        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, test)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running the child test");
+        fn collect<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        }
+        let stdout = collect(child.stdout.take());
+        let stderr = collect(child.stderr.take());
+        let deadline = Instant::now() + HANG_GUARD;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waiting for the child test") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                // Our own child, by its pid.
+                let _ = child.kill();
+                let _ = child.wait();
+                let text = |h: JoinHandle<Vec<u8>>| {
+                    String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned()
+                };
+                panic!(
+                    "the child test {test} hung (killed after {HANG_GUARD:?}):\n{}{}",
+                    text(stdout),
+                    text(stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
         }
     }
 
@@ -845,16 +935,93 @@ pub mod reference {
     }
 }
 
-/// A driver plugin (`libamio_<backend>.so`) cargo built beside this test
-/// binary, loaded as libamio loads plugins.
-pub fn built_plugin(backend: &str) -> amio_core::plugin::Plugin {
+/// Builds the libraries of `packages` (`cargo build -p … --lib`, with this
+/// test binary's profile, into its target directory) and returns the
+/// directory they are in: `target/<profile>`, beside this binary's `deps`.
+///
+/// `cargo test` builds the rlibs the tests link, not the cdylibs other
+/// crates make (libamio, the driver plugins), so a test that loads one
+/// builds it first: once per process for each package, under a file lock
+/// in the target directory so that test processes running at the same
+/// time build one at a time (cargo's own lock would make them wait too,
+/// but they would interleave their output and repeat the work). Fails
+/// with cargo's output when the build fails.
+pub fn build_libraries(packages: &[&str]) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("the test binary");
-    let dir = exe
+    let profile_dir = exe
         .parent()
         .and_then(std::path::Path::parent)
-        .expect("the target directory");
+        .expect("the test binary's profile directory")
+        .to_path_buf();
+    let target_dir = profile_dir
+        .parent()
+        .expect("the target directory")
+        .to_path_buf();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(name) => name.to_owned(),
+    };
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    let wanted: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !built.iter().any(|b| b == p))
+        .collect();
+    if wanted.is_empty() {
+        return profile_dir;
+    }
+    let lock_path = target_dir.join("amio-testkit-build.lock");
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("opening {}: {e}", lock_path.display()));
+    // SAFETY: flock on a descriptor we own; it is released when `lock` is
+    // closed, at the end of this function or when the process dies.
+    let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "locking {}", lock_path.display());
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .join("Cargo.toml");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(&workspace)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args(["--profile", &profile, "--lib", "--quiet"])
+        .stdin(Stdio::null());
+    for package in &wanted {
+        command.args(["-p", package]);
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", cargo.to_string_lossy()));
+    assert!(
+        out.status.success(),
+        "building {} failed:\n{}{}",
+        wanted.join(", "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    built.extend(wanted.iter().map(|p| (*p).to_owned()));
+    profile_dir
+}
+
+/// A driver plugin (`libamio_<backend>.so`, the cdylib of the crate
+/// `amio-<backend>`), [built](build_libraries) for this test and loaded as
+/// libamio loads plugins. A plugin that does not load fails the test with
+/// the loader's own reason (dlerror's text, which amio-core keeps).
+pub fn built_plugin(backend: &str) -> amio_core::plugin::Plugin {
+    let dir = build_libraries(&[&format!("amio-{backend}")]);
     let path = dir.join(format!("libamio_{backend}.so"));
-    amio_core::plugin::load_path(&path, backend).expect("loading the plugin")
+    amio_core::plugin::load_path(&path, backend)
+        .unwrap_or_else(|e| panic!("loading the {backend} plugin: {e}"))
 }
 
 /// A raw file of little-endian f32 samples (what ALSA's `file` plugin
