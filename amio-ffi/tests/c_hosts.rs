@@ -17,14 +17,19 @@ fn workspace() -> PathBuf {
 }
 
 /// The directory holding libamio.so and the plugins: this test's target
-/// directory (target/<profile>).
+/// directory (target/<profile>), where they are built first (`cargo test`
+/// builds none of them).
 fn build_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    for lib in ["libamio.so", "libamio_jack.so"] {
+    let dir = amio_testkit::build_libraries(&["amio-ffi", "amio-jack", "amio-alsa", "amio-cpal"]);
+    for lib in [
+        "libamio.so",
+        "libamio_jack.so",
+        "libamio_alsa.so",
+        "libamio_cpal.so",
+    ] {
         assert!(
             dir.join(lib).is_file(),
-            "{} is missing: build the workspace first (cargo build --workspace)",
+            "{} is missing",
             dir.join(lib).display()
         );
     }
