@@ -431,6 +431,7 @@ impl AudioDriver for AlsaDriver {
             frame_rate: info.frame_rate,
             priority: self.config.realtime_priority,
             timeout: self.config.device_timeout,
+            woke: None,
         };
         let thread = std::thread::Builder::new()
             .name("amio-alsa".into())
@@ -473,6 +474,66 @@ struct Worker {
     frame_rate: u32,
     priority: Option<i32>,
     timeout: Duration,
+    /// When a wait for a device last returned in this period: the device's
+    /// clock ticked then.
+    woke: Option<Instant>,
+}
+
+/// Periods after a (re)start before the latency is measured.
+const SETTLE_PERIODS: u32 = 4;
+/// Quiet snapshots of the latency taken after a (re)start of unlinked
+/// devices; the most frequent is reported.
+const QUIET_SNAPSHOTS: usize = 8;
+/// Periods in which to take them, before settling for what there is.
+const QUIET_PERIODS: u32 = 64;
+
+/// Measuring the latency after a (re)start.
+///
+/// Capture and playback that are not linked are served by separate clocks
+/// or callbacks: ALSA's jack PCM, for one, moves each device in its own
+/// JACK process callback, one after the other in every JACK cycle, and the
+/// audio thread wakes on whichever it waits for. Read right then, the other
+/// device may not have had this cycle's callback yet, and capture plus
+/// playback delay comes out a period short (or long) — every time, as the
+/// thread wakes at the same point of each cycle. So for unlinked devices
+/// the delays are read in the quiet middle of a period, half a period after
+/// a device woke the thread, twice (equal, or not taken), in several
+/// periods, and the most frequent sum is reported.
+struct Measuring {
+    /// Periods still to run before measuring.
+    settle: u32,
+    /// Periods left for quiet snapshots.
+    periods_left: u32,
+    /// Snapshots taken: (capture, playback).
+    snapshots: [(u64, u64); QUIET_SNAPSHOTS],
+    taken: usize,
+    done: bool,
+}
+
+impl Measuring {
+    fn new() -> Measuring {
+        Measuring {
+            settle: SETTLE_PERIODS,
+            periods_left: QUIET_PERIODS,
+            snapshots: [(0, 0); QUIET_SNAPSHOTS],
+            taken: 0,
+            done: false,
+        }
+    }
+
+    /// The earliest snapshot whose sum is the most frequent.
+    fn most_frequent(&self) -> Option<(u64, u64)> {
+        let taken = &self.snapshots[..self.taken];
+        let count = |sum: u64| taken.iter().filter(|(c, p)| c + p == sum).count();
+        let mut best: Option<((u64, u64), usize)> = None;
+        for &(c, p) in taken {
+            let n = count(c + p);
+            if best.is_none_or(|(_, m)| n > m) {
+                best = Some(((c, p), n));
+            }
+        }
+        best.map(|(snapshot, _)| snapshot)
+    }
 }
 
 /// How one period went.
@@ -511,7 +572,9 @@ impl Worker {
             Duration::from_secs_f64(self.devices.buffer as f64 / f64::from(self.frame_rate));
         let clock = Instant::now();
         let mut frames_done: u64 = 0;
-        let mut measure_in = 4;
+        let period_time =
+            Duration::from_secs_f64(period as f64 / f64::from(self.frame_rate.max(1)));
+        let mut measuring = Measuring::new();
         while !self.shared.stop.load(Ordering::Acquire) {
             let ms = self.shared.stall_ms.swap(0, Ordering::AcqRel);
             if ms > 0 {
@@ -531,7 +594,7 @@ impl Worker {
                         }
                         break;
                     }
-                    measure_in = 4;
+                    measuring = Measuring::new();
                     continue;
                 }
                 Step::Failed(kind, message) => {
@@ -541,9 +604,8 @@ impl Worker {
                 Step::Stopped => break,
             }
             frames_done += period as u64;
-            measure_in -= 1;
-            if measure_in == 0 {
-                self.measure_latency(&notifier);
+            if !measuring.done {
+                self.measure(&mut measuring, period_time, &notifier);
             }
             // A device that takes audio faster than real time (ALSA's null
             // plugin) would spin this thread: pace it by the clock.
@@ -634,6 +696,7 @@ impl Worker {
     fn period(&mut self) -> Step {
         let _audio = rt_guard::enter();
         let n = self.devices.period;
+        self.woke = None;
         if let Some(step) = self.move_period(Direction::Capture, n) {
             return step;
         }
@@ -682,7 +745,8 @@ impl Worker {
                     ));
                 }
                 match device.pcm.wait(Some(50)) {
-                    Ok(_) => {}
+                    Ok(true) => self.woke = Some(Instant::now()),
+                    Ok(false) => {}
                     Err(e) => return Some(classify(&e)),
                 }
             }
@@ -690,9 +754,56 @@ impl Worker {
         None
     }
 
-    /// Reports the latency from snd_pcm_delay: capture, a period plus what
-    /// is still waiting to be read; playback, what is queued ahead.
-    fn measure_latency(&self, notifier: &Notifier) {
+    /// One period's step of [`Measuring`]: reports the latency when known.
+    fn measure(&self, measuring: &mut Measuring, period_time: Duration, notifier: &Notifier) {
+        if measuring.settle > 1 {
+            measuring.settle -= 1;
+            return;
+        }
+        let unlinked = self.devices.capture.is_some()
+            && self.devices.playback.is_some()
+            && !self.devices.linked;
+        if !unlinked {
+            let (capture, playback) = self.latency_snapshot();
+            notifier.set_latency(capture, playback);
+            measuring.done = true;
+            return;
+        }
+        if let Some(snapshot) = self.quiet_snapshot(period_time) {
+            measuring.snapshots[measuring.taken] = snapshot;
+            measuring.taken += 1;
+        }
+        measuring.periods_left = measuring.periods_left.saturating_sub(1);
+        if measuring.taken == QUIET_SNAPSHOTS || measuring.periods_left == 0 {
+            // Too disturbed for a single quiet snapshot: the best there is.
+            let (capture, playback) = measuring
+                .most_frequent()
+                .unwrap_or_else(|| self.latency_snapshot());
+            notifier.set_latency(capture, playback);
+            measuring.done = true;
+        }
+    }
+
+    /// The delays read in the quiet middle of this period, half a period
+    /// after a device last woke the thread; `None` when the thread did not
+    /// wait for a device this period (it is catching up), is already past
+    /// the middle, or the delays moved while read.
+    fn quiet_snapshot(&self, period_time: Duration) -> Option<(u64, u64)> {
+        let middle = self.woke? + period_time / 2;
+        let now = Instant::now();
+        if now >= middle {
+            return None;
+        }
+        // The thread would block on the device until the next period
+        // anyway: it waits here instead, and no later.
+        std::thread::sleep(middle - now);
+        let first = self.latency_snapshot();
+        (self.latency_snapshot() == first).then_some(first)
+    }
+
+    /// The latency from snd_pcm_delay: capture, a period plus what is still
+    /// waiting to be read; playback, what is queued ahead.
+    fn latency_snapshot(&self) -> (u64, u64) {
         let n = self.devices.period as u64;
         let capture = self
             .devices
@@ -705,6 +816,6 @@ impl Worker {
                 .map_or(0, |d| d.max(0) as u64)
                 .saturating_sub(n)
         });
-        notifier.set_latency(capture, playback);
+        (capture, playback)
     }
 }

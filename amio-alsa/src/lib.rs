@@ -15,7 +15,11 @@
 //!   after priming, and `snd_pcm_delay` measures what that costs.
 //! - Latency for input tags from `snd_pcm_delay`, measured a few periods
 //!   after every (re)start: capture = a period + what waits to be read,
-//!   playback = what is queued ahead.
+//!   playback = what is queued ahead. Where capture and playback are not
+//!   linked (the jack PCM moves each in its own JACK callback) the two are
+//!   read in the quiet middle of a period, in up to 8 periods, and the
+//!   most frequent sum is reported: read as the thread wakes, one device
+//!   may not have had the current cycle yet, a period off every time.
 //! - Under- and overruns are recovered (drop, prepare, prime, start) and
 //!   reported as xruns; a device that errors out or gives no audio for
 //!   [`AlsaConfig::device_timeout`] is a fatal event, with the thread

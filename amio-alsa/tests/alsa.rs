@@ -17,7 +17,7 @@ use amio_core::{Config, Event, FaultKind, Notice, Stream, StreamConfig};
 use amio_testkit::child::{alsa_config, is_child, run as in_child};
 use amio_testkit::reference::{
     assert_plays_the_null_render, assert_tags_and_continuity, clean_window, first_sound, issue,
-    null_render, peer_round_trip, reported_latency, RATE,
+    latency_in, null_render, peer_round_trip, RATE,
 };
 use amio_testkit::{wait_until, Generator, JackServer, Recorder, Scratch};
 
@@ -222,10 +222,12 @@ fn through_jack_output_equals_the_null_render_and_input_carries_spec_tags() {
         let recorded_from = recorder.first_frame_time().unwrap();
         let recording = recorder.finish();
         // The L the tags use is the round trip the peers see.
-        assert_eq!(
-            reported_latency(&events) as i64,
-            peer_round_trip(&recording, recorded_from, &chunks, &clean)
+        let (reported, truth) = (
+            latency_in(&events, &clean) as i64,
+            peer_round_trip(&recording, recorded_from, &chunks, &clean),
         );
+        eprintln!("L reported {reported}, true {truth}");
+        assert_eq!(reported, truth);
         assert_plays_the_null_render(&recording, 48_000, &clean);
         assert_tags_and_continuity(&chunks, &events, &clean);
     };

@@ -806,6 +806,18 @@ pub mod reference {
         latency_events(events).last().map_or(0, |l| l.1)
     }
 
+    /// The L in use when the `clean` window ([`clean_window`]) ends: what
+    /// the last Latency event before that gave (0 if none came). A driver
+    /// that recovers from an xrun after the window restarts its devices
+    /// and measures L anew, for frames that are not checked.
+    pub fn latency_in(events: &[Event], clean: &Range<u64>) -> u64 {
+        latency_events(events)
+            .iter()
+            .rev()
+            .find(|(at, _)| *at < clean.end)
+            .map_or(0, |l| l.1)
+    }
+
     /// At least this many frames must be checked exactly before any xrun.
     pub const CLEAN_FRAMES: usize = 24_000;
 
