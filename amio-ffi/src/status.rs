@@ -140,6 +140,8 @@ impl From<Error> for Failure {
                 AMIO_ERROR_FORMAT
             }
             Error::FlacBits { .. } => AMIO_ERROR_INVALID_ARGUMENT,
+            Error::WavLimit { .. } => AMIO_ERROR_FORMAT,
+            Error::NotAFile { .. } => AMIO_ERROR_IO,
             Error::Resample { .. } => AMIO_ERROR_INVALID_ARGUMENT,
             Error::Entry { .. } => AMIO_ERROR_INVALID_ENTRY,
             Error::QueueFull { .. } => AMIO_ERROR_QUEUE_FULL,

@@ -105,6 +105,11 @@ pub(crate) fn to_py(py: Python<'_>, error: Error) -> PyErr {
                 runtime_error,
             )
         }
+        Error::Wav {
+            source: hound::Error::IoError(_),
+            ..
+        }
+        | Error::NotAFile { .. } => raise(py, "AmioOSError", message, &[], runtime_error),
         Error::Wav { .. } | Error::WavFormat { .. } | Error::Au { .. } => {
             raise(py, "FormatError", message, &[], value_error)
         }
@@ -121,6 +126,7 @@ fn is_format_error(error: &Error) -> bool {
             | Error::FlacBits { .. }
             | Error::UnknownFormat { .. }
             | Error::UnwritableFormat { .. }
+            | Error::WavLimit { .. }
     )
 }
 

@@ -77,21 +77,25 @@ def test_original_readme_usage_on_jack(jack_server, tmp_path, monkeypatch):
     compared = 24000
     expected = render_session(tmp_path, compared)
 
-    async def main():
+    async def main(attempt):
         interface = create_io_interface()  # "jack", the default
-        await interface.init("amio-pytest")
+        await interface.init(f"amio-pytest{attempt}")
         assert interface.get_frame_rate() == RATE
         loop = asyncio.get_running_loop()
         chunks = []
         interface.input_chunk_callback = chunks.append
-        amio_in = ["amio-pytest:in_1", "amio-pytest:in_2"]
-        amio_out = ["amio-pytest:out_1", "amio-pytest:out_2"]
+        amio_in = [f"amio-pytest{attempt}:in_1", f"amio-pytest{attempt}:in_2"]
+        amio_out = [f"amio-pytest{attempt}:out_1", f"amio-pytest{attempt}:out_2"]
         generator = await loop.run_in_executor(
-            None, lambda: Peer(jack_server.name, "generator", [], amio_in, 0, tmp_path)
+            None, lambda: Peer(jack_server.name, f"generator{attempt}", [], amio_in, 0, tmp_path)
         )
         recorder = await loop.run_in_executor(
-            None, lambda: Peer(jack_server.name, "recorder", amio_out, [], RATE, tmp_path)
+            None, lambda: Peer(jack_server.name, f"recorder{attempt}", amio_out, [], RATE, tmp_path)
         )
+        # Graph changes (the peers connecting) make JACK report xruns; only
+        # xruns from here on disturb what is checked.
+        await asyncio.sleep(0.2)
+        xruns_before = interface.xrun_count
         applied = loop.create_future()
         playspec = [
             PlayspecEntry(AudioClip(a, RATE), 0, 9000, 0, 0, 0.8, 0.6),
@@ -105,49 +109,73 @@ def test_original_readme_usage_on_jack(jack_server, tmp_path, monkeypatch):
         await asyncio.sleep(0.05)
         await interface.close()
         generator.kill()
-        return first_frame_time, recording, chunks
+        return first_frame_time, recording, chunks, interface.xrun_count - xruns_before
 
-    first_frame_time, recording, chunks = run(main())
+    def check(first_frame_time, recording, chunks):
+        # Playback: from the first sound on, the recording is the render.
+        sounding = np.flatnonzero(np.any(recording != 0, axis=1))
+        assert sounding.size, "the recorder heard nothing"
+        first = int(sounding[0])
+        assert first + compared <= len(recording), "the recording is too short"
+        np.testing.assert_array_equal(
+            recording[first : first + compared], expected, err_msg="the recording differs from amio render"
+        )
+        t_first_sound = first_frame_time + first
 
-    # Playback: from the first sound on, the recording is the render.
-    sounding = np.flatnonzero(np.any(recording != 0, axis=1))
-    assert sounding.size, "the recorder heard nothing"
-    first = int(sounding[0])
-    assert first + compared <= len(recording), "the recording is too short"
-    np.testing.assert_array_equal(recording[first : first + compared], expected)
-    t_first_sound = first_frame_time + first
+        # Capture: every frame of the generator arrives once, in order, and
+        # rolling frames are tagged with the position heard L frames earlier.
+        samples = np.concatenate([c.array for c in chunks])
+        # From the first frame where the generator reaches both channels (it
+        # connects them one after the other).
+        live = np.flatnonzero(np.all(samples != 0, axis=1))
+        assert live.size > RATE // 2, "the generator's signal did not arrive"
+        start = int(live[0])
+        times = decode_frame_times(samples[start:])
+        np.testing.assert_array_equal(samples[start:, 1], samples[start:, 0] + 1, err_msg="channel 1 is not channel 0's frame")
+        steps = np.diff(times)
+        jumps = np.flatnonzero(steps != 1)
+        assert jumps.size == 0, (
+            f"input frames lost or repeated: {jumps.size} jumps, the first at frame {start + int(jumps[0]) if jumps.size else 0} "
+            f"by {int(steps[jumps[0]]) if jumps.size else 0} JACK frames"
+        )
+        offset = 0
+        rolling_frames = 0
+        for c in chunks:
+            n = len(c)
+            lo, hi = max(offset, start), offset + n
+            first_in_chunk = lo - offset
+            offset += n
+            if hi <= lo:
+                continue
+            t = times[lo - start : hi - start]
+            if c.was_transport_rolling:
+                rolling_frames += len(t)
+                assert c.playspec_id == 1
+                i = np.arange(first_in_chunk, n)
+                np.testing.assert_array_equal(
+                    c.starting_frame + i,
+                    t - DUMMY_ROUND_TRIP - t_first_sound,
+                    err_msg="a rolling chunk's tags are not the position heard L frames earlier",
+                )
+            elif rolling_frames == 0:
+                # Before the transport rolled: heard before the first sound.
+                assert np.all(t - DUMMY_ROUND_TRIP < t_first_sound)
+        assert rolling_frames > RATE // 2
+        return len(times), rolling_frames
 
-    # Capture: every frame of the generator arrives once, in order, and
-    # rolling frames are tagged with the position heard L frames earlier.
-    samples = np.concatenate([c.array for c in chunks])
-    # From the first frame where the generator reaches both channels (it
-    # connects them one after the other).
-    live = np.flatnonzero(np.all(samples != 0, axis=1))
-    assert live.size > RATE // 2, "the generator's signal did not arrive"
-    start = int(live[0])
-    times = decode_frame_times(samples[start:])
-    np.testing.assert_array_equal(samples[start:, 1], samples[start:, 0] + 1)
-    np.testing.assert_array_equal(np.diff(times), np.ones(len(times) - 1, np.int64))
-    offset = 0
-    rolling_frames = 0
-    for c in chunks:
-        n = len(c)
-        lo, hi = max(offset, start), offset + n
-        first_in_chunk = lo - offset
-        offset += n
-        if hi <= lo:
-            continue
-        t = times[lo - start : hi - start]
-        if c.was_transport_rolling:
-            rolling_frames += len(t)
-            assert c.playspec_id == 1
-            i = np.arange(first_in_chunk, n)
-            np.testing.assert_array_equal(c.starting_frame + i, t - DUMMY_ROUND_TRIP - t_first_sound)
-        elif rolling_frames == 0:
-            # Before the transport rolled: heard before the first sound.
-            assert np.all(t - DUMMY_ROUND_TRIP < t_first_sound)
-    assert rolling_frames > RATE // 2
-    print(f"\nJACK: {compared} frames equal to amio render; {len(times)} input frames, {rolling_frames} tagged rolling")
+    # A machine too busy for real time xruns: JACK may skip cycles, and a
+    # run disturbed that way may fail the frame-exact checks. Such a run is
+    # tried again (3 attempts); a failure in a run without xruns fails.
+    for attempt in range(3):
+        first_frame_time, recording, chunks, xruns = run(main(attempt))
+        try:
+            frames, rolling_frames = check(first_frame_time, recording, chunks)
+            break
+        except AssertionError:
+            if xruns == 0 or attempt == 2:
+                raise
+            print(f"\nattempt {attempt}: {xruns} xruns disturbed the run (the machine was too busy); again")
+    print(f"\nJACK: {compared} frames equal to amio render; {frames} input frames, {rolling_frames} tagged rolling")
 
 
 def test_own_api_tags_on_jack(jack_server, tmp_path):

@@ -67,6 +67,9 @@ class NativeInterface(Interface):
         self._fd: Optional[int] = None
         self._closed = False
         self._frame_rate = 0
+        self.xrun_count = 0
+        """Xruns (over- and underruns) the driver reported so far; the
+        timeline stays true across them."""
         self.fatal_error: Optional[str] = None
         """The driver's fatal error (a JACK server that went away, a
         device that vanished), once one happened; the stream no longer
@@ -127,6 +130,8 @@ class NativeInterface(Interface):
             if event[0] == "fatal":
                 self.fatal_error = event[2]
                 logger.error("amio: the %s stream failed (%s): %s", self._backend, event[1], event[2])
+            elif event[0] == "xrun":
+                self.xrun_count = event[3]
             elif event[0] == "input_lost":
                 logger.warning("amio: %d frames of input were lost (read too slowly)", event[2])
         for callback, applied in link.take_outcomes(events):
