@@ -876,6 +876,22 @@ pub mod reference {
         window
     }
 
+    /// The stream frames of a run through a synchronous JACK graph (a
+    /// [`JackServer::start`](crate::JackServer::start) server, every
+    /// client a JACK client) that are checked exactly: all from `start`
+    /// on. A synchronous server runs every client in every cycle and waits
+    /// for it; its xruns are the dummy backend waking late, which loses no
+    /// frame (unlike an ALSA device's under- or overrun), so nothing is
+    /// left out and a lost frame fails the check. A fatal error fails the
+    /// test.
+    pub fn sync_window(events: &[Event], start: u64) -> Range<u64> {
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::Fatal(_))),
+            "{events:?}"
+        );
+        start..u64::MAX
+    }
+
     /// The recording (stereo, interleaved) equals the null render from the
     /// first sound on, for `frames` frames, or for the frames of the
     /// `clean` window when that ends sooner (at least [`CLEAN_FRAMES`]).
