@@ -20,7 +20,7 @@ fn workspace() -> PathBuf {
 /// directory (target/<profile>), where they are built first (`cargo test`
 /// builds none of them).
 fn build_dir() -> PathBuf {
-    let dir = amio_testkit::build_libraries(&["amio-ffi", "amio-jack", "amio-alsa", "amio-cpal"]);
+    let dir = amio_testkit::build_libraries();
     for lib in [
         "libamio.so",
         "libamio_jack.so",

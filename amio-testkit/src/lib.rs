@@ -983,19 +983,26 @@ pub mod reference {
     }
 }
 
-/// Builds the libraries of `packages` (`cargo build -p … --lib`, with this
-/// test binary's profile, into its target directory) and returns the
-/// directory they are in: `target/<profile>`, beside this binary's `deps`.
+/// The packages whose libraries tests load: libamio and every driver
+/// plugin.
+pub const LIBRARY_PACKAGES: [&str; 4] = ["amio-ffi", "amio-jack", "amio-alsa", "amio-cpal"];
+
+/// Builds libamio and every driver plugin (`cargo build -p … --lib` of
+/// [`LIBRARY_PACKAGES`], with this test binary's profile, into its target
+/// directory) and returns the directory they are in: `target/<profile>`,
+/// beside this binary's `deps`.
 ///
-/// `cargo test` builds the rlibs the tests link, not the cdylibs other
-/// crates make (libamio, the driver plugins), so a test that loads one
-/// builds it first: once per process for each package, under a file lock
-/// in the target directory so that test processes running at the same
-/// time build one at a time (cargo's own lock would make them wait too,
-/// but they would interleave their output and repeat the work). Fails
-/// with cargo's output when the build fails.
-pub fn build_libraries(packages: &[&str]) -> PathBuf {
-    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// `cargo test` builds the rlibs the tests link, not the cdylibs (libamio,
+/// the plugins), so a test that loads one builds them first: once per
+/// process, under a file lock in the target directory so that test
+/// processes running at the same time build one at a time (cargo's own
+/// lock would make them wait too, but they would interleave their output).
+/// Always the same set of packages: builds of different sets can resolve
+/// features differently and relink the same files, under a test of
+/// another process that is loading them. Fails with cargo's output when
+/// the build fails.
+pub fn build_libraries() -> PathBuf {
+    static BUILT: Mutex<bool> = Mutex::new(false);
     let exe = std::env::current_exe().expect("the test binary");
     let profile_dir = exe
         .parent()
@@ -1011,12 +1018,7 @@ pub fn build_libraries(packages: &[&str]) -> PathBuf {
         Some(name) => name.to_owned(),
     };
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
-    let wanted: Vec<&str> = packages
-        .iter()
-        .copied()
-        .filter(|p| !built.iter().any(|b| b == p))
-        .collect();
-    if wanted.is_empty() {
+    if *built {
         return profile_dir;
     }
     let lock_path = target_dir.join("amio-testkit-build.lock");
@@ -1044,7 +1046,7 @@ pub fn build_libraries(packages: &[&str]) -> PathBuf {
         .arg(&target_dir)
         .args(["--profile", &profile, "--lib", "--quiet"])
         .stdin(Stdio::null());
-    for package in &wanted {
+    for package in LIBRARY_PACKAGES {
         command.args(["-p", package]);
     }
     let out = command
@@ -1053,11 +1055,11 @@ pub fn build_libraries(packages: &[&str]) -> PathBuf {
     assert!(
         out.status.success(),
         "building {} failed:\n{}{}",
-        wanted.join(", "),
+        LIBRARY_PACKAGES.join(", "),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    built.extend(wanted.iter().map(|p| (*p).to_owned()));
+    *built = true;
     profile_dir
 }
 
@@ -1066,7 +1068,7 @@ pub fn build_libraries(packages: &[&str]) -> PathBuf {
 /// libamio loads plugins. A plugin that does not load fails the test with
 /// the loader's own reason (dlerror's text, which amio-core keeps).
 pub fn built_plugin(backend: &str) -> amio_core::plugin::Plugin {
-    let dir = build_libraries(&[&format!("amio-{backend}")]);
+    let dir = build_libraries();
     let path = dir.join(format!("libamio_{backend}.so"));
     amio_core::plugin::load_path(&path, backend)
         .unwrap_or_else(|e| panic!("loading the {backend} plugin: {e}"))
