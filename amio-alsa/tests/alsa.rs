@@ -19,7 +19,7 @@ use amio_testkit::reference::{
     assert_plays_the_null_render, assert_tags_and_continuity, clean_window, first_sound, issue,
     latency_in, null_render, peer_round_trip, RATE,
 };
-use amio_testkit::{wait_until, Generator, JackServer, Recorder, Scratch};
+use amio_testkit::{client_name, wait_until, Generator, JackServer, Recorder, Scratch};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
@@ -192,10 +192,17 @@ fn an_unpaced_device_does_not_spin_a_core() {
 /// A private jackd with an ALSA `jack` PCM whose ports are the recorder's
 /// inputs and the generator's outputs.
 fn jack_env(server: &JackServer, dir: &Path) -> Vec<(&'static str, String)> {
+    // The peers' clients, as Recorder and Generator name them.
+    let (recorder, generator) = (
+        client_name("recorder", server.name()),
+        client_name("generator", server.name()),
+    );
     let conf = alsa_config(
         dir,
-        "pcm.amio_jack {\n type jack\n playback_ports { 0 recorder:in_1 1 recorder:in_2 }\n capture_ports { 0 generator:out_1 1 generator:out_2 }\n}\n\
-         pcm.amio_jack_plug { type plug slave.pcm \"amio_jack\" }\n",
+        &format!(
+            "pcm.amio_jack {{\n type jack\n playback_ports {{ 0 {recorder}:in_1 1 {recorder}:in_2 }}\n capture_ports {{ 0 {generator}:out_1 1 {generator}:out_2 }}\n}}\n\
+             pcm.amio_jack_plug {{ type plug slave.pcm \"amio_jack\" }}\n"
+        ),
     );
     vec![
         ("ALSA_CONFIG_PATH", conf),

@@ -15,7 +15,7 @@ use amio_testkit::reference::{
     assert_plays_the_null_render, assert_tags_and_continuity, clean_window, issue, issue_at,
     latency_in, peer_round_trip, sync_window, RATE,
 };
-use amio_testkit::{wait_until, Generator, JackServer, Recorder, Scratch};
+use amio_testkit::{client_name, wait_until, Generator, JackServer, Recorder, Scratch};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
@@ -89,9 +89,16 @@ fn alsa_host_into_the_file_plugin_plays_the_null_render() {
 }
 
 fn jack_pcm_env(server: &JackServer, dir: &Scratch) -> Vec<(&'static str, String)> {
+    // The peers' clients, as Recorder and Generator name them.
+    let (recorder, generator) = (
+        client_name("recorder", server.name()),
+        client_name("generator", server.name()),
+    );
     let conf = alsa_config(
         dir,
-        "pcm.amio_jack {\n type jack\n playback_ports { 0 recorder:in_1 1 recorder:in_2 }\n capture_ports { 0 generator:out_1 1 generator:out_2 }\n hint { show on description \"amio test jack\" }\n}\n",
+        &format!(
+            "pcm.amio_jack {{\n type jack\n playback_ports {{ 0 {recorder}:in_1 1 {recorder}:in_2 }}\n capture_ports {{ 0 {generator}:out_1 1 {generator}:out_2 }}\n hint {{ show on description \"amio test jack\" }}\n}}\n"
+        ),
     );
     vec![
         ("ALSA_CONFIG_PATH", conf),
@@ -192,7 +199,7 @@ fn jack_host_plays_and_captures_with_spec_tags() {
         // the graph changes (which may make a busy machine's graph xrun).
         let violations = rt_guard::violations();
         stream.start().unwrap();
-        let probe = amio_jack::open_client("probe", Some(&name)).unwrap();
+        let probe = amio_jack::open_client(&client_name("probe", &name), Some(&name)).unwrap();
         let ports = |pattern: &str| {
             let mut p = probe.ports(Some(pattern), None, jack::PortFlags::empty());
             p.sort();

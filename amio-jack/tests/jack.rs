@@ -18,7 +18,9 @@ use amio_core::{
 };
 use amio_jack::{Connect, JackConfig, JackDriver};
 use amio_testkit::child::in_own_process;
-use amio_testkit::{generator_sample, unique_name, Generator, JackServer, Recorder, Staller};
+use amio_testkit::{
+    client_name, generator_sample, unique_name, Generator, JackServer, Recorder, Staller,
+};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
@@ -27,7 +29,7 @@ const RATE: u32 = 48_000;
 
 fn jack_config(server: &JackServer, connect: Connect) -> JackConfig {
     JackConfig {
-        client_name: "amio".into(),
+        client_name: client_name("amio", server.name()),
         server_name: Some(server.name().into()),
         connect,
         ..JackConfig::default()
@@ -225,15 +227,16 @@ fn playback_through_the_plugin_equals_the_null_render() {
         // libamio_jack.so, built beside this test, loaded as libamio loads it.
         let plugin = amio_testkit::built_plugin("jack");
         let server = JackServer::start(256);
+        let plugged = client_name("plugged", server.name());
         let options = format!(
-            "server={}\nclient_name=plugged\nconnect=none",
+            "server={}\nclient_name={plugged}\nconnect=none",
             server.name()
         );
         let driver = plugin.driver(&options).unwrap();
         play_and_compare_with(
             &server,
             Box::new(driver),
-            || vec!["plugged:out_1".into(), "plugged:out_2".into()],
+            move || vec![format!("{plugged}:out_1"), format!("{plugged}:out_2")],
             |_| {},
         );
     });
@@ -246,7 +249,11 @@ fn a_buffer_size_change_while_playing_keeps_the_timeline() {
         || {
             let server = JackServer::start(256);
             play_and_compare(&server, |server| {
-                let probe = amio_jack::open_client("probe", Some(server.name())).unwrap();
+                let probe = amio_jack::open_client(
+                    &client_name("probe", server.name()),
+                    Some(server.name()),
+                )
+                .unwrap();
                 for frames in [1024, 64] {
                     // 1024 is longer than the engine's period: worked in pieces.
                     std::thread::sleep(Duration::from_millis(400));
@@ -285,7 +292,8 @@ fn capture_at(period: u32) {
         std::thread::sleep(Duration::from_millis(10));
     }
     // What JACK itself reports for amio's ports, read by another client.
-    let probe = amio_jack::open_client("probe", Some(server.name())).unwrap();
+    let probe =
+        amio_jack::open_client(&client_name("probe", server.name()), Some(server.name())).unwrap();
     let range =
         |name: &str, mode| probe.port_by_name(name).unwrap().get_latency_range(mode).1 as u64;
     let capture = ports

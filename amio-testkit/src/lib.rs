@@ -128,6 +128,19 @@ pub fn unique_name(what: &str) -> String {
     )
 }
 
+/// The JACK client name for `base` on the test server `server`, unique
+/// among the clients of all test servers (`recorder-amio-test-3`).
+///
+/// libjack names the socket on which a client hears from its server after
+/// the client alone, not the server: two processes that open clients of
+/// one name at the same moment, each on its own server, take each other's
+/// socket, and one open fails ("Cannot connect to client name = …" in the
+/// server's log). Test servers' names are unique while they run (the
+/// slots), so names made with theirs are too.
+pub fn client_name(base: &str, server: &str) -> String {
+    format!("{base}-{server}")
+}
+
 fn jack_command(program: &str, server: &str) -> Command {
     let mut c = Command::new(program);
     c.env("JACK_NO_START_SERVER", "1")
@@ -343,6 +356,10 @@ impl JackServer {
 impl Drop for JackServer {
     fn drop(&mut self) {
         self.terminate();
+        if std::thread::panicking() {
+            // The test failed: what the server said is part of the story.
+            eprintln!("jackd {} log:\n{}", self.name, self.log());
+        }
         let _ = std::fs::remove_file(&self.log);
     }
 }
@@ -383,9 +400,11 @@ pub struct Recorder {
 
 impl Recorder {
     /// Opens a recorder with `channels` input ports on `server`, each
-    /// connected from the matching port in `sources`.
+    /// connected from the matching port in `sources`. Its client is
+    /// [`client_name`]`(name, server)`.
     pub fn start(server: &str, name: &str, channels: usize, sources: &[String]) -> Recorder {
-        let client = amio_jack::open_client(name, Some(server)).expect("opening the recorder");
+        let client = amio_jack::open_client(&client_name(name, server), Some(server))
+            .expect("opening the recorder");
         let ports: Vec<_> = (0..channels)
             .map(|i| {
                 client
@@ -498,9 +517,11 @@ pub struct Generator {
 
 impl Generator {
     /// Opens a generator with `channels` output ports on `server`, each
-    /// connected to the matching port in `destinations`.
+    /// connected to the matching port in `destinations`. Its client is
+    /// [`client_name`]`(name, server)`.
     pub fn start(server: &str, name: &str, channels: usize, destinations: &[String]) -> Generator {
-        let client = amio_jack::open_client(name, Some(server)).expect("opening the generator");
+        let client = amio_jack::open_client(&client_name(name, server), Some(server))
+            .expect("opening the generator");
         let ports: Vec<_> = (0..channels)
             .map(|i| {
                 client
@@ -547,9 +568,10 @@ pub struct Staller {
 }
 
 impl Staller {
-    /// Opens the staller on `server`.
+    /// Opens the staller on `server`, as [`client_name`]`(name, server)`.
     pub fn start(server: &str, name: &str) -> Staller {
-        let client = amio_jack::open_client(name, Some(server)).expect("opening the staller");
+        let client = amio_jack::open_client(&client_name(name, server), Some(server))
+            .expect("opening the staller");
         let stall = Arc::new(AtomicUsize::new(0));
         let active = client
             .activate_async(
