@@ -17,7 +17,7 @@ use crate::command::{Action, Change, Command};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
 use crate::meter::LiveMeter;
 use crate::mix::{self, Scratch};
-use crate::shared::{Notifier, Shared};
+use crate::shared::Shared;
 
 /// What the engine sends back to the control side, in stream-frame order.
 pub(crate) enum Message {
@@ -64,29 +64,18 @@ impl Ord for Pending {
     }
 }
 
-/// The audio half of an interface, as a driver runs it.
+/// The audio half of an interface: SPEC.md's rules, a period at a time.
 ///
 /// Made together with its [`crate::Interface`] by
-/// [`crate::Interface::new`], moved to the driver's real-time thread and run
-/// one period at a time. Inside a driver plugin, an engine is a stand-in
-/// that forwards each period to the real one in the host through the
-/// plugin's C function table; drivers cannot tell the difference.
+/// [`crate::Interface::new`]. A [`crate::Stream`] keeps it and lends its
+/// periods to a driver through a [`crate::driver::Lease`]; tests and hosts
+/// that drive it by hand call [`Engine::render`] directly.
 ///
 /// **Real-time thread.** Every method here that takes `&mut self` runs on
-/// the driver's real-time thread and does not allocate, free, lock or block.
-/// The engine is dropped on the control side (drivers hand it back from
-/// [`crate::AudioDriver::stop`]), because dropping it frees playspecs.
-pub struct Engine(Kind);
-
-enum Kind {
-    /// The mixing engine itself.
-    Local(Core),
-    /// A plugin's stand-in for the host's engine.
-    Remote(crate::plugin::Remote),
-}
-
-/// The mixing engine proper: SPEC.md's rules, a period at a time.
-pub(crate) struct Core {
+/// the thread that drives the engine and does not allocate, free, lock or
+/// block. The engine is dropped on the control side, because dropping it
+/// frees playspecs.
+pub struct Engine {
     out_channels: usize,
     in_channels: usize,
     max_period: usize,
@@ -144,80 +133,46 @@ pub(crate) struct EngineParts {
 }
 
 impl Engine {
-    /// The engine from its parts; an error, never an abort, when its
-    /// buffers do not fit in memory.
-    pub(crate) fn new(parts: EngineParts) -> crate::Result<Engine> {
-        Ok(Engine(Kind::Local(Core::new(parts)?)))
-    }
-
-    pub(crate) fn remote(remote: crate::plugin::Remote) -> Engine {
-        Engine(Kind::Remote(remote))
-    }
-
     /// The most frames one [`Engine::render`] processes.
     pub fn max_period(&self) -> usize {
-        match &self.0 {
-            Kind::Local(c) => c.max_period,
-            Kind::Remote(r) => r.max_period(),
-        }
+        self.max_period
     }
 
     /// Output channels per frame.
     pub fn out_channels(&self) -> usize {
-        match &self.0 {
-            Kind::Local(c) => c.out_channels,
-            Kind::Remote(r) => r.out_channels(),
-        }
+        self.out_channels
     }
 
     /// Input channels per frame.
     pub fn in_channels(&self) -> usize {
-        match &self.0 {
-            Kind::Local(c) => c.in_channels,
-            Kind::Remote(r) => r.in_channels(),
-        }
+        self.in_channels
     }
 
     /// `s`: the next stream frame the engine will process.
     pub fn stream_frame(&self) -> u64 {
-        match &self.0 {
-            Kind::Local(c) => c.s,
-            Kind::Remote(r) => r.stream_frame(),
-        }
-    }
-
-    /// A handle through which the driver reports xruns, latency changes and
-    /// fatal errors, from any thread.
-    pub fn notifier(&self) -> Notifier {
-        match &self.0 {
-            Kind::Local(c) => Notifier::shared(Arc::clone(&c.shared)),
-            Kind::Remote(r) => r.notifier(),
-        }
+        self.s
     }
 
     /// The input buffer of the next period: `min(frames, max_period)` frames
-    /// of `in_channels` interleaved samples. The driver writes the captured
-    /// input here, then calls [`Engine::render`] with the same frame count.
-    /// Samples it leaves alone keep their previous values.
+    /// of `in_channels` interleaved samples. Write the captured input here,
+    /// then call [`Engine::render`] with the same frame count. Samples left
+    /// alone keep their previous values.
     ///
     /// Real-time thread.
     pub fn input_buffer(&mut self, frames: usize) -> &mut [f32] {
-        match &mut self.0 {
-            Kind::Local(c) => c.input_buffer(frames),
-            Kind::Remote(r) => r.input_buffer(frames),
-        }
+        let n = frames.min(self.max_period);
+        &mut self.input[..n * self.in_channels]
     }
 
     /// Processes one period of `min(frames, max_period)` frames and returns
-    /// its output, interleaved. A driver with longer periods calls this
-    /// several times per period.
+    /// its output, interleaved.
     ///
     /// Real-time thread: no allocation, no lock, no blocking call.
     pub fn render(&mut self, frames: usize) -> &[f32] {
-        match &mut self.0 {
-            Kind::Local(c) => c.render(frames),
-            Kind::Remote(r) => r.render(frames),
-        }
+        let n = frames.min(self.max_period);
+        let _guard = crate::rt_guard::enter();
+        self.run_period(n);
+        &self.output[..n * self.out_channels]
     }
 
     /// Processes `frames` frames from interleaved buffers, in periods of at
@@ -227,10 +182,10 @@ impl Engine {
     ///
     /// Real-time thread.
     pub fn process_interleaved(&mut self, frames: usize, input: &[f32], output: &mut [f32]) {
-        let (ic, oc) = (self.in_channels(), self.out_channels());
+        let (ic, oc) = (self.in_channels, self.out_channels);
         let mut done = 0;
         while done < frames {
-            let n = (frames - done).min(self.max_period());
+            let n = (frames - done).min(self.max_period.max(1));
             let buf = self.input_buffer(n);
             let src = input.get(done * ic..).unwrap_or(&[]);
             let k = buf.len().min(src.len());
@@ -244,18 +199,14 @@ impl Engine {
         }
     }
 
-    /// The local engine's stream frame and position, for closing; `None`
-    /// for a plugin's stand-in.
-    pub(crate) fn final_position(&self) -> Option<(u64, i64)> {
-        match &self.0 {
-            Kind::Local(c) => Some((c.s, c.p)),
-            Kind::Remote(_) => None,
-        }
+    /// The stream frame and position where the engine stands, for closing.
+    pub(crate) fn final_position(&self) -> (u64, i64) {
+        (self.s, self.p)
     }
-}
 
-impl Core {
-    fn new(parts: EngineParts) -> crate::Result<Core> {
+    /// The engine from its parts; an error, never an abort, when its
+    /// buffers do not fit in memory.
+    pub(crate) fn new(parts: EngineParts) -> crate::Result<Engine> {
         let history = if parts.in_channels > 0 {
             (parts.max_latency as usize).saturating_add(parts.max_period + 1)
         } else {
@@ -268,7 +219,7 @@ impl Core {
         let output = buffer(parts.out_channels, "output buffer")?;
         let input = buffer(parts.in_channels, "input buffer")?;
         let tags = TagHistory::new(history)?;
-        Ok(Core {
+        Ok(Engine {
             out_channels: parts.out_channels,
             in_channels: parts.in_channels,
             max_period: parts.max_period,
@@ -295,18 +246,6 @@ impl Core {
             meter: parts.meter,
             shared: parts.shared,
         })
-    }
-
-    fn input_buffer(&mut self, frames: usize) -> &mut [f32] {
-        let n = frames.min(self.max_period);
-        &mut self.input[..n * self.in_channels]
-    }
-
-    fn render(&mut self, frames: usize) -> &[f32] {
-        let n = frames.min(self.max_period);
-        let _guard = crate::rt_guard::enter();
-        self.run_period(n);
-        &self.output[..n * self.out_channels]
     }
 
     fn run_period(&mut self, frames: usize) {

@@ -343,7 +343,15 @@ impl Interface {
         self.shared.position.read()
     }
 
-    /// A lock-free reader of [`Interface::position`] for other threads.
+    /// The notifier a driver of this interface's engine reports through
+    /// (xruns, latency, notices, faults), as a [`crate::Stream`] lends it;
+    /// for hosts that drive the engine by hand.
+    pub fn notifier(&self) -> crate::driver::Notifier {
+        crate::driver::Notifier::for_shared(Arc::clone(&self.shared))
+    }
+
+    /// A reader of the latest position report, usable from any thread
+    /// without a lock.
     pub fn position_reader(&self) -> PositionReader {
         PositionReader::new(Arc::clone(&self.shared))
     }
@@ -453,7 +461,7 @@ impl Interface {
         // A local engine is dropped here, on the control side: the pending
         // change, commands not yet applied and the current playspec are
         // freed with it.
-        let (stream_frame, position) = match engine.and_then(|e| e.final_position()) {
+        let (stream_frame, position) = match engine.map(|e| e.final_position()) {
             Some(at) => at,
             None => {
                 let r = self.position();

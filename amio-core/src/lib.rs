@@ -28,7 +28,6 @@
 //! # Ok::<(), amio_core::Error>(())
 //! ```
 
-pub mod backend;
 pub mod capture;
 pub mod clip;
 mod command;
@@ -45,14 +44,13 @@ mod mix;
 pub mod null;
 pub mod pending_file;
 pub mod playspec;
-pub mod plugin;
 pub mod rt_guard;
 mod shared;
 pub mod stream;
 
 pub use capture::{ChunkInfo, InputChunk};
 pub use clip::Clip;
-pub use driver::{AudioDriver, DeviceInfo, StreamConfig, StreamInfo};
+pub use driver::{AudioDriver, DeviceInfo, Lease, Notifier, Runtime, StreamConfig, StreamInfo};
 pub use engine::Engine;
 pub use error::{EntryRule, Error, Result};
 pub use event::{DriverFault, Event, FaultKind, Notice, Outcome, OutcomeKind, PositionReport};
@@ -62,5 +60,5 @@ pub use meter::{Level, Meter, MeterWindow, Metering, Reading};
 pub use null::{InputSource, NullConfig, NullControl, NullDriver, NullMode, OutputSink};
 pub use pending_file::PendingFile;
 pub use playspec::{Entry, Playspec};
-pub use shared::{Notifier, PositionReader};
+pub use shared::PositionReader;
 pub use stream::Stream;

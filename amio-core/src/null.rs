@@ -15,16 +15,17 @@
 //! loopback that returns the output `capture_latency + playback_latency`
 //! frames later, as a cable from output to input would.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::driver::{AudioDriver, DeviceInfo, StreamConfig, StreamInfo};
-use crate::engine::Engine;
+use crate::driver::{
+    AudioDriver, BackendConfig, BackendOptions, DeviceInfo, Lease, Notifier, Runtime,
+    StreamConfig, StreamInfo,
+};
 use crate::error::{Error, Result};
 use crate::event::FaultKind;
-use crate::shared::Notifier;
 
 /// How the null driver runs the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,49 +68,30 @@ impl Default for NullConfig {
     }
 }
 
-impl NullConfig {
-    /// Reads the null backend's options (`key=value` lines): `mode`
-    /// (`stepped`, `paced` or `offline`), `frames` (offline: frames to
-    /// render), `capture_latency`, `playback_latency` (frames) and
-    /// `loopback` (`true`/`false`).
-    pub fn from_options(mut options: crate::plugin::PluginOptions) -> crate::Result<NullConfig> {
-        let number = |key: &'static str, value: Option<String>| -> crate::Result<u64> {
-            value.map_or(Ok(0), |v| {
-                v.parse().map_err(|_| Error::Config {
-                    field: key,
-                    rule: format!("is {v:?}, not a whole number of frames"),
-                })
-            })
-        };
-        let frames = number("frames", options.take("frames"))?;
-        let mode = match options.take("mode").as_deref() {
-            None | Some("stepped") => NullMode::Stepped,
-            Some("paced") => NullMode::Paced,
-            Some("offline") => NullMode::Offline { frames },
-            Some(other) => {
-                return Err(Error::Config {
-                    field: "mode",
-                    rule: format!("is {other:?}; the null backend runs stepped, paced or offline"),
-                })
-            }
-        };
-        let config = NullConfig {
+impl BackendConfig for NullConfig {
+    const BACKEND: &'static str = "null";
+
+    /// The null backend's options: `mode` (`stepped`, `paced` or
+    /// `offline`), `frames` (offline: frames to render), `capture_latency`,
+    /// `playback_latency` (frames) and `loopback` (`true`/`false`).
+    fn take(options: &mut BackendOptions) -> Result<NullConfig> {
+        let frames = options.take_u64("frames")?.unwrap_or(0);
+        let mode = options
+            .take_choice(
+                "mode",
+                &[
+                    ("stepped", NullMode::Stepped),
+                    ("paced", NullMode::Paced),
+                    ("offline", NullMode::Offline { frames }),
+                ],
+            )?
+            .unwrap_or(NullMode::Stepped);
+        Ok(NullConfig {
             mode,
-            capture_latency: number("capture_latency", options.take("capture_latency"))?,
-            playback_latency: number("playback_latency", options.take("playback_latency"))?,
-            loopback: match options.take("loopback").as_deref() {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(other) => {
-                    return Err(Error::Config {
-                        field: "loopback",
-                        rule: format!("is {other:?}, not true or false"),
-                    })
-                }
-            },
-        };
-        options.finish("null")?;
-        Ok(config)
+            capture_latency: options.take_u64("capture_latency")?.unwrap_or(0),
+            playback_latency: options.take_u64("playback_latency")?.unwrap_or(0),
+            loopback: options.take_bool("loopback")?.unwrap_or(false),
+        })
     }
 }
 
@@ -128,8 +110,10 @@ const DEFAULT_PERIOD: usize = 256;
 /// State shared between the driver, its thread and [`NullControl`] handles.
 #[derive(Default)]
 struct NullShared {
-    /// The engine while a stepped stream runs.
-    stepped: Mutex<Option<Engine>>,
+    /// The runtime while a stepped stream runs.
+    stepped: Mutex<Option<Runtime>>,
+    /// Frames run so far: the engine's stream frame.
+    frames_run: AtomicU64,
     /// The running engine's notifier.
     notifier: Mutex<Option<Notifier>>,
     stop: AtomicBool,
@@ -144,10 +128,42 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// What the driver thread owns, handed back when it ends.
 struct Worker {
-    engine: Engine,
+    runtime: Runtime,
     sink: Option<OutputSink>,
     source: Option<InputSource>,
     loopback: Option<Loopback>,
+}
+
+/// Where a threaded run's samples come from and go.
+struct NullIo<'a> {
+    /// The stream frame of the device period's first frame.
+    s: u64,
+    sink: &'a mut Option<OutputSink>,
+    source: &'a mut Option<InputSource>,
+    loopback: &'a mut Option<Loopback>,
+}
+
+impl crate::driver::DeviceIo for NullIo<'_> {
+    fn read_input(&mut self, offset: usize, input: &mut [f32]) {
+        let at = self.s + offset as u64;
+        if let Some(lb) = self.loopback.as_mut() {
+            lb.read(at, input);
+        } else if let Some(source) = self.source.as_mut() {
+            source(at, input);
+        } else {
+            input.fill(0.0);
+        }
+    }
+
+    fn write_output(&mut self, offset: usize, output: &[f32]) {
+        let at = self.s + offset as u64;
+        if let Some(lb) = self.loopback.as_mut() {
+            lb.write(at, output);
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            sink(at, output);
+        }
+    }
 }
 
 /// The null backend.
@@ -200,30 +216,36 @@ impl NullDriver {
     ) -> Worker {
         let period = info.period;
         let period_time = Duration::from_secs_f64(period as f64 / f64::from(info.frame_rate));
-        let notifier = worker.engine.notifier();
+        let notifier = worker.runtime.notifier().clone();
         let mut clock = Instant::now();
         let mut periods: u32 = 0;
         while !shared.stop.load(Ordering::Acquire) {
-            let s = worker.engine.stream_frame();
+            let s = shared.frames_run.load(Ordering::Relaxed);
             let n = match mode {
                 NullMode::Offline { frames } if s >= frames => break,
-                NullMode::Offline { frames } => period.min((frames - s) as usize),
+                NullMode::Offline { frames } => {
+                    period.min(usize::try_from(frames - s).unwrap_or(usize::MAX))
+                }
                 _ => period,
             };
-            let input = worker.engine.input_buffer(n);
-            if let Some(lb) = &mut worker.loopback {
-                lb.read(s, input);
-            } else if let Some(source) = &mut worker.source {
-                source(s, input);
-            } else {
-                input.fill(0.0);
-            }
-            let output = worker.engine.render(n);
-            if let Some(lb) = &mut worker.loopback {
-                lb.write(s, output);
-            }
-            if let Some(sink) = &mut worker.sink {
-                sink(s, output);
+            let Worker {
+                runtime,
+                sink,
+                source,
+                loopback,
+            } = &mut worker;
+            let mut io = NullIo {
+                s,
+                sink,
+                source,
+                loopback,
+            };
+            let ran = runtime.callback(|rt| rt.process(n, &mut io));
+            shared.frames_run.store(s + n as u64, Ordering::Relaxed);
+            if ran.is_none() || runtime.has_failed() {
+                // The audio path failed (reported once as a fatal event):
+                // a thread that cannot run the engine ends.
+                break;
             }
             if mode == NullMode::Paced {
                 periods += 1;
@@ -310,18 +332,19 @@ impl AudioDriver for NullDriver {
         Ok(info)
     }
 
-    fn start(&mut self, engine: Engine) -> Result<()> {
+    fn start(&mut self, lease: Lease) -> Result<()> {
         let Some(info) = self.info.clone() else {
             return Err(Error::NotRunning);
         };
         if self.thread.is_some() || lock(&self.shared.stepped).is_some() {
             return Err(Error::AlreadyRunning);
         }
-        *lock(&self.shared.notifier) = Some(engine.notifier());
+        let runtime = Runtime::new(lease)?;
+        *lock(&self.shared.notifier) = Some(runtime.notifier().clone());
         self.shared.stop.store(false, Ordering::Release);
         *lock(&self.shared.finished) = false;
         if self.config.mode == NullMode::Stepped {
-            *lock(&self.shared.stepped) = Some(engine);
+            *lock(&self.shared.stepped) = Some(runtime);
             return Ok(());
         }
         let loopback = if self.config.loopback {
@@ -335,7 +358,7 @@ impl AudioDriver for NullDriver {
             None
         };
         let worker = Worker {
-            engine,
+            runtime,
             sink: self.sink.take(),
             source: self.source.take(),
             loopback,
@@ -353,25 +376,26 @@ impl AudioDriver for NullDriver {
         Ok(())
     }
 
-    fn stop(&mut self) -> Result<Option<Engine>> {
-        if let Some(engine) = lock(&self.shared.stepped).take() {
-            return Ok(Some(engine));
-        }
+    fn stop(&mut self) -> Result<()> {
+        // Dropping the runtime drops the lease: nothing calls the engine
+        // after this returns.
+        drop(lock(&self.shared.stepped).take());
         let Some(handle) = self.thread.take() else {
-            return Ok(None);
+            return Ok(());
         };
         self.shared.stop.store(true, Ordering::Release);
         match handle.join() {
             Ok(worker) => {
                 self.sink = worker.sink;
                 self.source = worker.source;
-                Ok(Some(worker.engine))
+                Ok(())
             }
             Err(_) => {
+                // The sink or source panicked outside the runtime's guard.
                 if let Some(n) = lock(&self.shared.notifier).as_ref() {
                     n.fatal(FaultKind::ThreadFailed, "the null driver's thread panicked");
                 }
-                Ok(None)
+                Ok(())
             }
         }
     }
@@ -396,7 +420,7 @@ impl NullControl {
     /// out_channels`. The calling thread acts as the audio thread.
     pub fn step(&self, frames: usize, input: &[f32], output: &mut [f32]) -> Result<()> {
         let mut slot = lock(&self.0.stepped);
-        let engine = slot.as_mut().ok_or(Error::NotRunning)?;
+        let runtime = slot.as_mut().ok_or(Error::NotRunning)?;
         // Checked: a frame count whose buffers cannot exist is refused in
         // release builds as in debug ones, never wrapped.
         let too_many = |what| Error::Argument {
@@ -404,10 +428,10 @@ impl NullControl {
             rule: format!("{frames} frames is more than a buffer can hold"),
         };
         let want_in = frames
-            .checked_mul(engine.in_channels())
+            .checked_mul(runtime.in_channels())
             .ok_or_else(|| too_many("step input"))?;
         let want_out = frames
-            .checked_mul(engine.out_channels())
+            .checked_mul(runtime.out_channels())
             .ok_or_else(|| too_many("step output"))?;
         if input.len() != want_in {
             return Err(Error::BufferSize {
@@ -423,7 +447,8 @@ impl NullControl {
                 got: output.len(),
             });
         }
-        engine.process_interleaved(frames, input, output);
+        runtime.callback(|rt| rt.process_interleaved(frames, input, output));
+        self.0.frames_run.fetch_add(frames as u64, Ordering::Relaxed);
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{
 };
 use std::sync::Arc;
 
-use crate::event::{DriverFault, FaultKind, Notice, PositionReport};
+use crate::event::{DriverFault, FaultKind, PositionReport};
 
 /// The latest position report, written by the audio thread and read by any
 /// thread: a sequence lock, wait-free for the writer.
@@ -87,7 +87,7 @@ impl Default for FaultSlot {
 }
 
 impl FaultSlot {
-    fn set(&self, kind: FaultKind, message: &str) {
+    pub(crate) fn set(&self, kind: FaultKind, message: &str) {
         if self
             .state
             .compare_exchange(
@@ -138,7 +138,7 @@ impl FaultSlot {
         })
     }
 
-    fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.state.load(Ordering::Acquire) >= FAULT_READY
     }
 }
@@ -327,84 +327,5 @@ impl PositionReader {
 impl std::fmt::Debug for PositionReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("PositionReader").field(&self.read()).finish()
-    }
-}
-
-/// A driver's handle for reporting to the engine and the control side.
-///
-/// Every method is lock-free and allocation-free, safe from the real-time
-/// thread, from a driver's notification thread, and from a signal-handler-like
-/// context such as JACK's shutdown callback. Inside a driver plugin the
-/// reports travel to the host through the plugin's C function table.
-#[derive(Clone)]
-pub struct Notifier(Reporter);
-
-#[derive(Clone)]
-enum Reporter {
-    Shared(Arc<Shared>),
-    Host(crate::plugin::HostReporter),
-}
-
-impl Notifier {
-    pub(crate) fn shared(shared: Arc<Shared>) -> Notifier {
-        Notifier(Reporter::Shared(shared))
-    }
-
-    pub(crate) fn host(reporter: crate::plugin::HostReporter) -> Notifier {
-        Notifier(Reporter::Host(reporter))
-    }
-
-    /// Reports one xrun. The engine turns it into an [`crate::Event::Xrun`]
-    /// at the start of the next period it processes.
-    pub fn xrun(&self) {
-        match &self.0 {
-            Reporter::Shared(s) => {
-                s.xruns.fetch_add(1, Ordering::Relaxed);
-            }
-            Reporter::Host(h) => h.xrun(),
-        }
-    }
-
-    /// Reports the driver's current capture and playback latency in frames.
-    /// The engine uses the new sum for input tags from its next period on.
-    pub fn set_latency(&self, capture: u64, playback: u64) {
-        match &self.0 {
-            Reporter::Shared(s) => {
-                s.capture_latency.store(capture, Ordering::Relaxed);
-                s.playback_latency.store(playback, Ordering::Relaxed);
-            }
-            Reporter::Host(h) => h.set_latency(capture, playback),
-        }
-    }
-
-    /// Reports a [`Notice`]; the engine turns it into an
-    /// [`crate::Event::Notice`] at its next period, once per kind.
-    pub fn notice(&self, notice: Notice) {
-        match &self.0 {
-            Reporter::Shared(s) => {
-                s.notices.fetch_or(notice.bit(), Ordering::Relaxed);
-            }
-            Reporter::Host(h) => h.notice(notice),
-        }
-    }
-
-    /// Reports a fatal error: the stream no longer runs. Only the first
-    /// report is kept; `message` is cut to 256 bytes.
-    pub fn fatal(&self, kind: FaultKind, message: &str) {
-        match &self.0 {
-            Reporter::Shared(s) => {
-                s.fault.set(kind, message);
-                s.wake.force();
-            }
-            Reporter::Host(h) => h.fatal(kind, message),
-        }
-    }
-
-    /// Whether a fatal error has been reported.
-    pub fn has_failed(&self) -> bool {
-        match &self.0 {
-            Reporter::Shared(s) => s.fault.is_set(),
-            Reporter::Host(h) => h.has_failed(),
-        }
     }
 }

@@ -73,7 +73,7 @@ fn the_engine_never_allocates_or_frees() {
     };
     let playspecs: Vec<Playspec> = (0..8).map(|i| playspec(i * 50)).collect();
     let mut out = vec![0.0; 256 * 2];
-    let notifier = rig.engine.notifier();
+    let notifier = rig.interface.notifier();
 
     let mut events = Vec::new();
     let start = rt_guard::violations();

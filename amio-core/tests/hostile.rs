@@ -8,7 +8,8 @@
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use amio_core::limits::{
     MAX_CHANNELS, MAX_FRAME_RATE, MAX_INPUT_BUFFER_SAMPLES, MAX_LATENCY, MAX_PERIOD,
@@ -17,16 +18,19 @@ use amio_core::limits::{
 use amio_core::{Clip, Config, Entry, Error, Interface, Playspec};
 use support::*;
 
-/// Counts the bytes allocated while `COUNTING` is on (any thread).
+/// Counts the bytes allocated while `COUNTING` is on, on the thread that
+/// turned it on (the test's other threads allocate as they please).
 struct ByteCounter;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
 static BYTES: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: forwards to the system allocator unchanged; the counter is atomic.
 unsafe impl GlobalAlloc for ByteCounter {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if COUNTING.with(Cell::get) {
             BYTES.fetch_add(layout.size(), Ordering::Relaxed);
         }
         // SAFETY: the caller's layout, passed on.
@@ -277,9 +281,9 @@ fn scheduling_a_large_playspec_again_allocates_no_scratch() {
     let mut rig = Rig::new(2, 0, 64, (0, 0), &Config::default());
     let schedule = |rig: &mut Rig| {
         BYTES.store(0, Ordering::Relaxed);
-        COUNTING.store(true, Ordering::Relaxed);
+        COUNTING.with(|c| c.set(true));
         rig.interface.schedule(&playspec, 0, 0, None).unwrap();
-        COUNTING.store(false, Ordering::Relaxed);
+        COUNTING.with(|c| c.set(false));
         rig.render(64, 64);
         rig.interface.events();
         BYTES.load(Ordering::Relaxed)
@@ -302,10 +306,11 @@ fn scheduling_a_large_playspec_again_allocates_no_scratch() {
 
 #[test]
 fn null_driver_sizes_are_checked() {
-    use amio_core::{backend, Stream, StreamConfig};
+    use amio_core::driver::BackendConfig;
+    use amio_core::{NullConfig, NullDriver, Stream, StreamConfig};
+    let null = |options: &str| NullDriver::new(NullConfig::from_options(options).unwrap());
     let open = |options: &str, request: StreamConfig| {
-        let made = backend::driver("null", options).unwrap();
-        Stream::open(made.driver, &request, &Config::default()).map(|_| ())
+        Stream::open(Box::new(null(options)), &request, &Config::default()).map(|_| ())
     };
     assert_eq!(
         open("capture_latency=18446744073709551615", StreamConfig::default())
@@ -329,10 +334,10 @@ fn null_driver_sizes_are_checked() {
         )
     );
     // Stepping more frames than a buffer can hold is refused, never wrapped.
-    let made = backend::driver("null", "mode=stepped").unwrap();
-    let control = made.null.unwrap();
+    let driver = null("mode=stepped");
+    let control = driver.control();
     let mut stream =
-        Stream::open(made.driver, &StreamConfig::default(), &Config::default()).unwrap();
+        Stream::open(Box::new(driver), &StreamConfig::default(), &Config::default()).unwrap();
     stream.start().unwrap();
     assert_eq!(
         control

@@ -502,7 +502,7 @@ fn position_report_every_period() {
 fn xruns_are_reported_with_the_stream_frame() {
     let mut rig = Rig::simple(1);
     rig.render(64, 64);
-    let n = rig.engine.notifier();
+    let n = rig.interface.notifier();
     n.xrun();
     n.xrun();
     rig.render(64, 64);
@@ -527,7 +527,7 @@ fn xruns_are_reported_with_the_stream_frame() {
 #[test]
 fn driver_faults_reach_the_control_side_once() {
     let mut rig = Rig::simple(1);
-    let n = rig.engine.notifier();
+    let n = rig.interface.notifier();
     n.fatal(amio_core::FaultKind::ServerGone, "jackd went away");
     n.fatal(
         amio_core::FaultKind::DeviceGone,
@@ -612,7 +612,7 @@ fn the_halves_cross_threads() {
 #[test]
 fn driver_notices_arrive_once_each() {
     let mut rig = Rig::simple(1);
-    let n = rig.engine.notifier();
+    let n = rig.interface.notifier();
     n.notice(amio_core::Notice::PacedByClock);
     n.notice(amio_core::Notice::PacedByClock);
     rig.render(64, 64);

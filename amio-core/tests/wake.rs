@@ -56,7 +56,7 @@ fn the_wake_fd_signals_once_per_rearm_and_on_faults() {
     // SAFETY: reading the counter by hand empties it without re-arming.
     assert_eq!(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), 8) }, 8);
     assert!(!readable(fd));
-    rig.engine
+    rig.interface
         .notifier()
         .fatal(FaultKind::DeviceGone, "unplugged");
     assert!(readable(fd), "a fault always wakes");

@@ -1,6 +1,27 @@
-//! The backend-agnostic driver trait.
+//! Drivers: the backend-agnostic [`AudioDriver`] trait and the one runtime
+//! every driver is a thin adapter over.
+//!
+//! A driver never sees the engine. When its stream starts it receives a
+//! [`Lease`] — a C-shaped handle to run the engine's periods, with the
+//! stream's [`Notifier`] — and builds a [`Runtime`] on it: the period
+//! adapter, the real-time guard and the panic policy. Device samples are
+//! converted by [`sample`]'s one rule, options are read through
+//! [`BackendOptions`]. The same lease and notifier cross the driver-plugin
+//! boundary unchanged (the `amio-plugin` crate), so a driver runs the same
+//! in or out of a plugin.
 
-use crate::engine::Engine;
+pub mod lease;
+pub mod notifier;
+pub mod options;
+pub mod runtime;
+pub mod sample;
+
+pub use lease::{Lease, LeaseOps, RawLease};
+pub use notifier::{Notifier, NotifierOps, RawNotifier};
+pub use options::{BackendConfig, BackendOptions};
+pub use runtime::{DeviceIo, Runtime};
+pub use sample::{DeviceSample, SampleFormat};
+
 use crate::error::Result;
 
 /// What a host asks a driver for. Drivers grant what they can and report
@@ -42,8 +63,8 @@ pub struct StreamInfo {
     pub frame_rate: u32,
     /// The nominal period in frames.
     pub period: usize,
-    /// The most frames the driver passes to [`Engine::render`] at once; the
-    /// engine's buffers are sized for it.
+    /// The most frames the driver runs through the engine at once (one
+    /// [`Lease::process`]); the engine's buffers are sized for it.
     pub max_period: usize,
     /// Input channels.
     pub in_channels: usize,
@@ -70,9 +91,9 @@ pub struct DeviceInfo {
     pub out_channels: usize,
 }
 
-/// A backend: opens a stream, runs the engine on its real-time thread, and
-/// reports xruns, latency and fatal errors through the engine's
-/// [`crate::Notifier`].
+/// A backend: opens a stream, runs the engine's periods on its real-time
+/// thread through a [`Lease`], and reports xruns, latency and fatal errors
+/// through the lease's [`Notifier`].
 ///
 /// Object-safe; all methods are called from the control thread.
 pub trait AudioDriver: Send {
@@ -86,11 +107,13 @@ pub trait AudioDriver: Send {
     /// does not run until [`AudioDriver::start`].
     fn open(&mut self, config: &StreamConfig) -> Result<StreamInfo>;
 
-    /// Starts calling `engine` on the driver's real-time thread. On error the
-    /// engine is dropped here, on the control thread.
-    fn start(&mut self, engine: Engine) -> Result<()>;
+    /// Starts running the engine through `lease` on the driver's real-time
+    /// thread (usually inside a [`Runtime`]). On error nothing runs.
+    fn start(&mut self, lease: Lease) -> Result<()>;
 
-    /// Stops the stream and hands the engine back, or `None` if it was lost
-    /// (the audio thread died). The stream can be started again.
-    fn stop(&mut self) -> Result<Option<Engine>>;
+    /// Stops the stream. Once it returns — with `Ok` or `Err` — no call
+    /// through the lease runs or will run: the driver has dropped or
+    /// joined everything that could call it. Calling it when not running
+    /// does nothing. The stream can be started again with a new lease.
+    fn stop(&mut self) -> Result<()>;
 }
