@@ -226,6 +226,8 @@ pub enum Error {
     Driver {
         /// The backend's name.
         backend: String,
+        /// What kind of failure, for hosts that act on it.
+        kind: DriverErrorKind,
         /// What went wrong.
         message: String,
     },
@@ -238,6 +240,62 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What kind of failure a driver reported ([`Error::Driver`]): what a host
+/// can act on without reading the message. The numbers cross the plugin
+/// boundary and never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum DriverErrorKind {
+    /// Anything else.
+    Other = 1,
+    /// The sound server (JACK, PulseAudio…) is not running or not reachable.
+    NoServer = 2,
+    /// No such device, or it went away.
+    NoDevice = 3,
+    /// The device is in use by another program.
+    DeviceBusy = 4,
+    /// The device or server cannot do what was asked (frame rate, period,
+    /// channels, sample format).
+    Unsupported = 5,
+    /// A system library the backend needs is not installed.
+    LibraryMissing = 6,
+    /// The system refused access (permissions).
+    PermissionDenied = 7,
+}
+
+impl DriverErrorKind {
+    /// Every kind, in number order.
+    pub const ALL: [DriverErrorKind; 7] = [
+        DriverErrorKind::Other,
+        DriverErrorKind::NoServer,
+        DriverErrorKind::NoDevice,
+        DriverErrorKind::DeviceBusy,
+        DriverErrorKind::Unsupported,
+        DriverErrorKind::LibraryMissing,
+        DriverErrorKind::PermissionDenied,
+    ];
+
+    /// The kind of a number; unknown numbers are [`DriverErrorKind::Other`].
+    pub fn from_u32(n: u32) -> DriverErrorKind {
+        DriverErrorKind::ALL
+            .into_iter()
+            .find(|k| *k as u32 == n)
+            .unwrap_or(DriverErrorKind::Other)
+    }
+}
+
+impl Error {
+    /// A driver's error of `kind` for `backend`.
+    pub fn driver(backend: &str, kind: DriverErrorKind, message: impl Into<String>) -> Error {
+        Error::Driver {
+            backend: backend.into(),
+            kind,
+            message: message.into(),
+        }
+    }
 }
 
 /// The rule a playspec entry broke (see SPEC.md, "Playspec entry").

@@ -52,7 +52,7 @@ pub use capture::{ChunkInfo, InputChunk};
 pub use clip::Clip;
 pub use driver::{AudioDriver, DeviceInfo, Lease, Notifier, Runtime, StreamConfig, StreamInfo};
 pub use engine::Engine;
-pub use error::{EntryRule, Error, Result};
+pub use error::{DriverErrorKind, EntryRule, Error, Result};
 pub use event::{DriverFault, Event, FaultKind, Notice, Outcome, OutcomeKind, PositionReport};
 pub use fader::{amplitude_to_db, db_to_amplitude, Fader, PanLaw};
 pub use interface::{Config, Interface};

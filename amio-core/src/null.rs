@@ -284,10 +284,11 @@ impl AudioDriver for NullDriver {
 
     fn open(&mut self, config: &StreamConfig) -> Result<StreamInfo> {
         if let Some(device) = config.device.as_deref().filter(|d| *d != "null") {
-            return Err(Error::Driver {
-                backend: "null".into(),
-                message: format!("no device {device:?}; the null backend has one device, \"null\""),
-            });
+            return Err(Error::driver(
+                "null",
+                crate::DriverErrorKind::NoDevice,
+                format!("no device {device:?}; the null backend has one device, \"null\""),
+            ));
         }
         let frame_rate = config.frame_rate.unwrap_or(DEFAULT_FRAME_RATE);
         let period = config.period.unwrap_or(DEFAULT_PERIOD);

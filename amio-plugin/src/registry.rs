@@ -1,12 +1,14 @@
-//! Backends by name: `"null"` is built in, every other backend is a plugin
-//! found on [`crate::plugin::search_path`].
+//! Backends by name: one registry of the built-in backends (the null
+//! backend, exactly once) and the plugins on the [`crate::search_path`].
 
 use std::path::PathBuf;
 
-use crate::driver::AudioDriver;
-use crate::error::Result;
-use crate::null::{NullConfig, NullControl, NullDriver};
-use crate::plugin::{self, PluginOptions};
+use amio_core::driver::{AudioDriver, BackendConfig};
+use amio_core::null::{NullConfig, NullControl, NullDriver};
+use amio_core::Result;
+
+use crate::host;
+use crate::search;
 
 /// A driver opened by backend name.
 pub struct BackendDriver {
@@ -16,18 +18,43 @@ pub struct BackendDriver {
     pub null: Option<NullControl>,
 }
 
-/// Makes a driver for `backend` with `key=value` options: the built-in null
-/// driver ([`NullConfig::from_options`]) or the backend's plugin.
-pub fn driver(backend: &str, options: &str) -> Result<BackendDriver> {
-    if backend == "null" {
-        let driver = NullDriver::new(NullConfig::from_options(PluginOptions::parse(options)?)?);
-        let null = Some(driver.control());
-        return Ok(BackendDriver {
-            driver: Box::new(driver),
-            null,
-        });
+impl std::fmt::Debug for BackendDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendDriver")
+            .field("backend", &self.driver.backend())
+            .finish()
     }
-    let plugin = plugin::load(backend)?;
+}
+
+/// A built-in backend: its name and how its driver is made from options.
+struct BuiltIn {
+    name: &'static str,
+    make: fn(&str) -> Result<BackendDriver>,
+}
+
+fn make_null(options: &str) -> Result<BackendDriver> {
+    let driver = NullDriver::new(NullConfig::from_options(options)?);
+    let null = Some(driver.control());
+    Ok(BackendDriver {
+        driver: Box::new(driver),
+        null,
+    })
+}
+
+/// The backends built into amio; a plugin of the same name is never
+/// loaded in their place.
+const BUILT_IN: [BuiltIn; 1] = [BuiltIn {
+    name: "null",
+    make: make_null,
+}];
+
+/// Makes a driver for `backend` with `key=value` options: a built-in
+/// backend's, or the backend's plugin's.
+pub fn driver(backend: &str, options: &str) -> Result<BackendDriver> {
+    if let Some(built_in) = BUILT_IN.iter().find(|b| b.name == backend) {
+        return (built_in.make)(options);
+    }
+    let plugin = host::load(backend)?;
     Ok(BackendDriver {
         driver: Box::new(plugin.driver(options)?),
         null: None,
@@ -46,16 +73,22 @@ pub struct Backend {
     pub loads: Result<()>,
 }
 
-/// The backends on this machine: null, then every plugin on the search path
-/// with whether it loads.
+/// The backends on this machine: the built-in ones, then every plugin on
+/// the search path (each name once) with whether it loads.
 pub fn list() -> Vec<Backend> {
-    let mut out = vec![Backend {
-        name: "null".into(),
-        path: None,
-        loads: Ok(()),
-    }];
-    for (name, path) in plugin::available() {
-        let loads = plugin::load_path(&path, &name).map(|_| ());
+    let mut out: Vec<Backend> = BUILT_IN
+        .iter()
+        .map(|b| Backend {
+            name: b.name.into(),
+            path: None,
+            loads: Ok(()),
+        })
+        .collect();
+    for (name, path) in search::available() {
+        if out.iter().any(|b| b.name == name) {
+            continue;
+        }
+        let loads = host::load_path(&path, &name).map(|_| ());
         out.push(Backend {
             name,
             path: Some(path),
@@ -63,4 +96,20 @@ pub fn list() -> Vec<Backend> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_is_built_in_once() {
+        let list = list();
+        assert_eq!(list.iter().filter(|b| b.name == "null").count(), 1);
+        assert!(list[0].path.is_none());
+        let made = driver("null", "mode=offline\nframes=10").unwrap();
+        assert!(made.null.is_some());
+        assert_eq!(made.driver.backend(), "null");
+        assert!(driver("null", "colour=blue").is_err());
+    }
 }
