@@ -66,7 +66,7 @@ impl BackendChoice {
                 _ => {}
             }
         }
-        Ok(amio_core::backend::driver(&self.name, &options.join("\n"))?.driver)
+        Ok(amio_plugin::registry::driver(&self.name, &options.join("\n"))?.driver)
     }
 
     fn request(
@@ -742,7 +742,7 @@ pub fn record(
 /// `amio devices`: the backends that load here and their devices, as text.
 pub fn devices() -> String {
     let mut out = String::new();
-    for b in amio_core::backend::list() {
+    for b in amio_plugin::registry::list() {
         let location = b
             .path
             .as_ref()
@@ -752,7 +752,7 @@ pub fn devices() -> String {
             let _ = writeln!(out, "  does not load: {e}");
             continue;
         }
-        match amio_core::backend::driver(&b.name, "").and_then(|d| d.driver.devices()) {
+        match amio_plugin::registry::driver(&b.name, "").and_then(|d| d.driver.devices()) {
             Ok(list) if list.is_empty() => {
                 let _ = writeln!(out, "  no devices");
             }

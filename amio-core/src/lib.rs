@@ -30,20 +30,18 @@
 
 pub mod capture;
 pub mod clip;
-mod command;
 pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod event;
 pub mod fader;
-mod index;
 pub mod interface;
 pub mod limits;
 pub mod meter;
-mod mix;
 pub mod null;
 pub mod pending_file;
 pub mod playspec;
+mod queue;
 pub mod rt_guard;
 mod shared;
 pub mod stream;

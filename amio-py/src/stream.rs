@@ -12,7 +12,7 @@ use std::os::fd::RawFd;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use amio_core::backend;
+use amio_plugin::registry as backend;
 use amio_core::{
     Config, Event, FaultKind, InputChunk, Meter, MeterWindow, Metering, NullControl, OutcomeKind,
     PositionReader, Stream, StreamConfig, StreamInfo,

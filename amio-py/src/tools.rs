@@ -1,7 +1,8 @@
 //! The module's functions: backends and devices, and the fader's
 //! conversions.
 
-use amio_core::{amplitude_to_db, backend, db_to_amplitude, Fader, PanLaw};
+use amio_core::{amplitude_to_db, db_to_amplitude, Fader, PanLaw};
+use amio_plugin::registry as backend;
 use pyo3::prelude::*;
 
 use crate::errors::{check, invalid};

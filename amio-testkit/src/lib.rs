@@ -1089,10 +1089,10 @@ pub fn build_libraries() -> PathBuf {
 /// `amio-<backend>`), [built](build_libraries) for this test and loaded as
 /// libamio loads plugins. A plugin that does not load fails the test with
 /// the loader's own reason (dlerror's text, which amio-core keeps).
-pub fn built_plugin(backend: &str) -> amio_core::plugin::Plugin {
+pub fn built_plugin(backend: &str) -> amio_plugin::Plugin {
     let dir = build_libraries();
     let path = dir.join(format!("libamio_{backend}.so"));
-    amio_core::plugin::load_path(&path, backend)
+    amio_plugin::load_path(&path, backend)
         .unwrap_or_else(|e| panic!("loading the {backend} plugin: {e}"))
 }
 

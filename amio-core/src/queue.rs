@@ -1,6 +1,9 @@
-//! Commands from the control side to the engine (SPEC.md, "Commands").
+//! The queues between the control side and the engine: commands one way
+//! (SPEC.md, "Commands"), messages (outcomes with the playspecs they
+//! retire, events, meter windows) the other.
 
-use crate::mix::{Prepared, Scratch};
+use crate::event::{Event, Outcome};
+use crate::playspec::mix::{Prepared, Scratch};
 
 /// A command as it travels through the command queue.
 pub(crate) struct Command {
@@ -35,4 +38,20 @@ impl Change {
     pub(crate) fn id(&self) -> u64 {
         self.prepared.id
     }
+}
+
+/// What the engine sends back to the control side, in stream-frame order.
+pub(crate) enum Message {
+    /// An outcome, with the playspec it retires (the superseded one, or the
+    /// one an applied change replaced), to be freed on the control side.
+    Outcome(Outcome, Box<Change>),
+    /// Any other event.
+    Event(Event),
+    /// A live meter's window; its levels follow in the meter's own ring.
+    Meter {
+        /// The window's first stream frame.
+        stream_frame: u64,
+        /// Its length.
+        frames: u64,
+    },
 }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use crate::clip::Clip;
 use crate::error::{EntryRule, Error, Result};
-use crate::index::TimelineIndex;
+use index::TimelineIndex;
+
+pub(crate) mod index;
+pub(crate) mod mix;
 
 /// One entry of a playspec: a cropped clip at a position, with per-channel
 /// gains, optional repeat and fades.

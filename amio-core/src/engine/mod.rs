@@ -13,27 +13,13 @@ use std::sync::Arc;
 use rtrb::{Consumer, Producer};
 
 use crate::capture::{CaptureWriter, Tag, TagHistory};
-use crate::command::{Action, Change, Command};
+use crate::queue::{Action, Change, Command, Message};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
-use crate::meter::LiveMeter;
-use crate::mix::{self, Scratch};
+use live_meter::LiveMeter;
+use crate::playspec::mix::{self, Scratch};
 use crate::shared::Shared;
 
-/// What the engine sends back to the control side, in stream-frame order.
-pub(crate) enum Message {
-    /// An outcome, with the playspec it retires (the superseded one, or the
-    /// one an applied change replaced), to be freed on the control side.
-    Outcome(Outcome, Box<Change>),
-    /// Any other event.
-    Event(Event),
-    /// A live meter's window; its levels follow in the meter's own ring.
-    Meter {
-        /// The window's first stream frame.
-        stream_frame: u64,
-        /// Its length.
-        frames: u64,
-    },
-}
+pub(crate) mod live_meter;
 
 /// A command waiting for its stream frame.
 struct Pending {
