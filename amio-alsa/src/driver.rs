@@ -1,6 +1,13 @@
 //! The ALSA driver: amio's engine on its own audio thread, reading and
 //! writing ALSA PCM devices.
+//!
+//! The audio thread owns the stream's [`Runtime`] (and so its lease): each
+//! period it reads the capture PCM, runs [`Runtime::process`] inside
+//! [`Runtime::callback`], and writes the playback PCM. [`AudioDriver::stop`]
+//! joins the thread, so once it returns nothing calls through the lease.
 
+use std::ffi::CString;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -8,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use alsa::pcm::{Access, HwParams, State, PCM};
 use alsa::{Direction, ValueOr};
+use amio_core::driver::{Runtime, SampleFormat};
 use amio_core::{
-    rt_guard, AudioDriver, DeviceInfo, Engine, FaultKind, Notice, Notifier, StreamConfig,
-    StreamInfo,
+    AudioDriver, DeviceInfo, FaultKind, Lease, Notice, Notifier, StreamConfig, StreamInfo,
 };
 
 use crate::error::AlsaError;
-use crate::format::{DeviceBuffer, SampleFormat};
+use crate::format::{alsa_format, DeviceBuffer};
 
 /// The ALSA driver's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,8 +65,6 @@ impl Default for AlsaConfig {
 struct Device {
     pcm: PCM,
     name: String,
-
-    channels: usize,
     buffer: DeviceBuffer,
 }
 
@@ -79,10 +84,14 @@ impl Device {
                 source,
             }
         };
-        let pcm = PCM::new(name, dir, true).map_err(|source| AlsaError::Open {
+        let open = |source| AlsaError::Open {
             device: name.to_owned(),
             source,
-        })?;
+        };
+        // A name with a NUL byte names no PCM (alsa's PCM::new would panic).
+        let c_name =
+            CString::new(name).map_err(|_| open(alsa::Error::new("snd_pcm_open", libc::ENOENT)))?;
+        let pcm = PCM::open(&c_name, dir, true).map_err(open)?;
         let (format, period, buffer) = {
             let hw = HwParams::any(&pcm).map_err(fail("reading its parameters"))?;
             hw.set_access(Access::RWInterleaved)
@@ -91,12 +100,12 @@ impl Device {
                 Some(f) => f,
                 None => SampleFormat::PREFERENCE
                     .into_iter()
-                    .find(|f| hw.test_format(f.alsa()).is_ok())
+                    .find(|f| hw.test_format(alsa_format(*f)).is_ok())
                     .ok_or_else(|| AlsaError::NoFormat {
                         device: name.to_owned(),
                     })?,
             };
-            hw.set_format(format.alsa())
+            hw.set_format(alsa_format(format))
                 .map_err(|source| AlsaError::Format {
                     device: name.to_owned(),
                     format: format.name(),
@@ -150,42 +159,19 @@ impl Device {
             Device {
                 pcm,
                 name: name.to_owned(),
-                channels,
-                buffer: DeviceBuffer::new(format, period * channels),
+                buffer: DeviceBuffer::new(format, channels, period),
             },
             period,
             buffer,
         ))
     }
 
-    /// Reads or writes up to `frames` frames of the period buffer from
-    /// offset `done`; returns the frames moved.
+    /// Reads or writes frames `done..frames` of the period buffer; returns
+    /// the frames moved.
     fn transfer(&mut self, dir: Direction, done: usize, frames: usize) -> alsa::Result<usize> {
-        let (a, b) = (done * self.channels, frames * self.channels);
         // SAFETY: the PCM's format was set to the buffer's at open, and only
         // this thread makes IO objects for it, one at a time.
-        unsafe {
-            match (&mut self.buffer, dir) {
-                (DeviceBuffer::F32(v), Direction::Playback) => {
-                    self.pcm.io_unchecked::<f32>().writei(&v[a..b])
-                }
-                (DeviceBuffer::F32(v), Direction::Capture) => {
-                    self.pcm.io_unchecked::<f32>().readi(&mut v[a..b])
-                }
-                (DeviceBuffer::I32(v, _), Direction::Playback) => {
-                    self.pcm.io_unchecked::<i32>().writei(&v[a..b])
-                }
-                (DeviceBuffer::I32(v, _), Direction::Capture) => {
-                    self.pcm.io_unchecked::<i32>().readi(&mut v[a..b])
-                }
-                (DeviceBuffer::I16(v), Direction::Playback) => {
-                    self.pcm.io_unchecked::<i16>().writei(&v[a..b])
-                }
-                (DeviceBuffer::I16(v), Direction::Capture) => {
-                    self.pcm.io_unchecked::<i16>().readi(&mut v[a..b])
-                }
-            }
-        }
+        unsafe { self.buffer.transfer(&self.pcm, dir, done, frames) }
     }
 }
 
@@ -204,6 +190,8 @@ struct Shared {
     stop: AtomicBool,
     /// Milliseconds to sleep in the next period (a diagnostic stall).
     stall_ms: AtomicU64,
+    /// Whether the next period panics (a diagnostic failure).
+    fail_period: AtomicBool,
     recoveries: AtomicU64,
     realtime: AtomicBool,
     paced_by_clock: AtomicBool,
@@ -221,6 +209,14 @@ impl AlsaHandle {
         self.0
             .stall_ms
             .store(duration.as_millis().max(1) as u64, Ordering::Release);
+    }
+
+    /// Makes the audio thread panic once, inside its next period, as a bug
+    /// on the audio path would: the runtime's panic policy turns it into
+    /// one `Fatal(ThreadFailed)` event, and the device plays silence until
+    /// the stream is stopped.
+    pub fn fail_period(&self) {
+        self.0.fail_period.store(true, Ordering::Release);
     }
 
     /// Xruns recovered so far.
@@ -252,7 +248,11 @@ pub struct AlsaDriver {
     request: Option<StreamConfig>,
     info: Option<StreamInfo>,
     devices: Option<Devices>,
-    thread: Option<JoinHandle<(Engine, Devices)>>,
+    /// The audio thread while the stream runs; it owns the runtime (and
+    /// the lease) and the devices.
+    thread: Option<JoinHandle<()>>,
+    /// The running stream's notifier, to report a thread that died.
+    notifier: Option<Notifier>,
     handle: AlsaHandle,
 }
 
@@ -265,6 +265,7 @@ impl AlsaDriver {
             info: None,
             devices: None,
             thread: None,
+            notifier: None,
             handle: AlsaHandle::default(),
         }
     }
@@ -409,10 +410,13 @@ impl AudioDriver for AlsaDriver {
         Ok(info)
     }
 
-    fn start(&mut self, engine: Engine) -> amio_core::Result<()> {
+    fn start(&mut self, lease: Lease) -> amio_core::Result<()> {
         if self.thread.is_some() {
             return Err(amio_core::Error::AlreadyRunning);
         }
+        let Some(info) = self.info.clone() else {
+            return Err(AlsaError::NotOpen.into());
+        };
         let devices = match self.devices.take() {
             Some(d) => d,
             None => {
@@ -420,43 +424,57 @@ impl AudioDriver for AlsaDriver {
                 self.open_devices(&request)?.0
             }
         };
-        let Some(info) = self.info.clone() else {
-            return Err(AlsaError::NotOpen.into());
-        };
+        let runtime = Runtime::new(lease)?;
+        let notifier = runtime.notifier().clone();
         self.handle.0.stop.store(false, Ordering::Release);
         let worker = Worker {
-            engine,
-            devices,
-            shared: Arc::clone(&self.handle.0),
+            runtime,
+            io: Io {
+                devices,
+                shared: Arc::clone(&self.handle.0),
+                timeout: self.config.device_timeout,
+                woke: None,
+            },
             frame_rate: info.frame_rate,
             priority: self.config.realtime_priority,
-            timeout: self.config.device_timeout,
-            woke: None,
         };
         let thread = std::thread::Builder::new()
             .name("amio-alsa".into())
-            .spawn(move || worker.run())
+            .spawn({
+                let notifier = notifier.clone();
+                move || {
+                    // A panic outside the runtime's callback (priming,
+                    // recovery, measuring) ends the thread: reported as the
+                    // runtime reports one inside it.
+                    if catch_unwind(AssertUnwindSafe(|| worker.run())).is_err() {
+                        notifier.fatal(FaultKind::ThreadFailed, "the ALSA audio thread panicked");
+                    }
+                }
+            })
             .map_err(|source| amio_core::Error::Io {
                 context: "starting the ALSA audio thread".into(),
                 source,
             })?;
         self.thread = Some(thread);
+        self.notifier = Some(notifier);
         Ok(())
     }
 
-    fn stop(&mut self) -> amio_core::Result<Option<Engine>> {
+    fn stop(&mut self) -> amio_core::Result<()> {
         let Some(thread) = self.thread.take() else {
-            return Ok(None);
+            return Ok(());
         };
         self.handle.0.stop.store(true, Ordering::Release);
-        match thread.join() {
-            Ok((engine, devices)) => {
-                // Closed here; a restart opens them again.
-                drop(devices);
-                Ok(Some(engine))
+        // The thread owns the runtime, and with it the lease: once joined,
+        // nothing calls the engine. It closes the devices as it ends; a
+        // restart opens them again.
+        if thread.join().is_err() {
+            if let Some(n) = &self.notifier {
+                n.fatal(FaultKind::ThreadFailed, "the ALSA audio thread panicked");
             }
-            Err(_) => Ok(None),
         }
+        self.notifier = None;
+        Ok(())
     }
 }
 
@@ -468,11 +486,18 @@ impl Drop for AlsaDriver {
 
 /// What the audio thread owns.
 struct Worker {
-    engine: Engine,
-    devices: Devices,
-    shared: Arc<Shared>,
+    /// The stream's runtime: the lease, the period adapter, the panic
+    /// policy.
+    runtime: Runtime,
+    io: Io,
     frame_rate: u32,
     priority: Option<i32>,
+}
+
+/// The devices as the audio thread moves them.
+struct Io {
+    devices: Devices,
+    shared: Arc<Shared>,
     timeout: Duration,
     /// When a wait for a device last returned in this period: the device's
     /// clock ticked then.
@@ -558,34 +583,44 @@ fn classify(e: &alsa::Error) -> Step {
 }
 
 impl Worker {
-    fn run(mut self) -> (Engine, Devices) {
-        let notifier = self.engine.notifier();
+    /// The audio thread: periods until asked to stop or the device fails.
+    /// The devices close when it returns.
+    fn run(mut self) {
+        let notifier = self.runtime.notifier().clone();
         self.set_priority(&notifier);
-        if let Err(e) = self.begin() {
+        if let Err(e) = self.io.begin() {
             if let Step::Failed(kind, message) = classify(&e) {
                 notifier.fatal(kind, message);
             }
-            return (self.engine, self.devices);
+            return;
         }
-        let period = self.devices.period;
+        let period = self.io.devices.period;
         let buffer_time =
-            Duration::from_secs_f64(self.devices.buffer as f64 / f64::from(self.frame_rate));
+            Duration::from_secs_f64(self.io.devices.buffer as f64 / f64::from(self.frame_rate));
         let clock = Instant::now();
         let mut frames_done: u64 = 0;
         let period_time =
             Duration::from_secs_f64(period as f64 / f64::from(self.frame_rate.max(1)));
         let mut measuring = Measuring::new();
-        while !self.shared.stop.load(Ordering::Acquire) {
-            let ms = self.shared.stall_ms.swap(0, Ordering::AcqRel);
+        let shared = Arc::clone(&self.io.shared);
+        while !shared.stop.load(Ordering::Acquire) {
+            let ms = shared.stall_ms.swap(0, Ordering::AcqRel);
             if ms > 0 {
                 std::thread::sleep(Duration::from_millis(ms));
             }
-            match self.period() {
+            let Worker { runtime, io, .. } = &mut self;
+            let step = match runtime.callback(|rt| io.period(rt)) {
+                Some(step) => step,
+                // The period panicked (reported as Fatal(ThreadFailed));
+                // the stream stays silent until stopped.
+                None => io.silent_period(),
+            };
+            match step {
                 Step::Done => {}
                 Step::Xrun => {
-                    self.shared.recoveries.fetch_add(1, Ordering::AcqRel);
+                    shared.recoveries.fetch_add(1, Ordering::AcqRel);
                     notifier.xrun();
-                    if let Err(e) = self.begin() {
+                    if let Err(e) = self.io.begin() {
                         if let Step::Failed(kind, message) = classify(&e) {
                             notifier.fatal(kind, message);
                         } else {
@@ -605,26 +640,25 @@ impl Worker {
             }
             frames_done += period as u64;
             if !measuring.done {
-                self.measure(&mut measuring, period_time, &notifier);
+                self.io.measure(&mut measuring, period_time, &notifier);
             }
             // A device that takes audio faster than real time (ALSA's null
             // plugin) would spin this thread: pace it by the clock.
             let due = Duration::from_secs_f64(frames_done as f64 / f64::from(self.frame_rate));
             let elapsed = clock.elapsed();
             if due > elapsed + buffer_time {
-                if !self.shared.paced_by_clock.swap(true, Ordering::AcqRel) {
+                if !shared.paced_by_clock.swap(true, Ordering::AcqRel) {
                     notifier.notice(Notice::PacedByClock);
                 }
                 std::thread::sleep(due - elapsed - buffer_time);
             }
         }
-        for d in [&self.devices.playback, &self.devices.capture]
+        for d in [&self.io.devices.playback, &self.io.devices.capture]
             .into_iter()
             .flatten()
         {
             let _ = d.pcm.drop();
         }
-        (self.engine, self.devices)
     }
 
     fn set_priority(&self, notifier: &Notifier) {
@@ -638,12 +672,14 @@ impl Worker {
         let ok =
             unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) }
                 == 0;
-        self.shared.realtime.store(ok, Ordering::Release);
+        self.io.shared.realtime.store(ok, Ordering::Release);
         if !ok {
             notifier.notice(Notice::NoRealtimePriority);
         }
     }
+}
 
+impl Io {
     /// (Re)starts the devices: prepared, playback primed with a buffer of
     /// silence (which starts it, and capture with it when linked).
     fn begin(&mut self) -> alsa::Result<()> {
@@ -659,12 +695,7 @@ impl Worker {
             d.pcm.prepare()?;
         }
         if let Some(p) = playback {
-            let silence = p.channels * *period;
-            match &mut p.buffer {
-                DeviceBuffer::F32(v) => v[..silence].fill(0.0),
-                DeviceBuffer::I32(v, _) => v[..silence].fill(0),
-                DeviceBuffer::I16(v) => v[..silence].fill(0),
-            }
+            p.buffer.silence(*period);
             let mut primed = 0;
             let deadline = Instant::now() + self.timeout;
             while primed < *buffer {
@@ -692,25 +723,50 @@ impl Worker {
         Ok(())
     }
 
-    /// Moves one period: capture in, the engine, playback out.
-    fn period(&mut self) -> Step {
-        let _audio = rt_guard::enter();
+    /// Moves one period: capture in, the engine through the runtime's
+    /// period adapter, playback out. Real-time thread, inside
+    /// [`Runtime::callback`]: waits on the devices (with timeouts), never
+    /// allocates.
+    fn period(&mut self, rt: &mut Runtime) -> Step {
         let n = self.devices.period;
         self.woke = None;
         if let Some(step) = self.move_period(Direction::Capture, n) {
             return step;
         }
-        let engine = &mut self.engine;
-        if let Some(c) = &self.devices.capture {
-            let input = engine.input_buffer(n);
-            c.buffer.copy_into(input);
+        if self.shared.fail_period.swap(false, Ordering::AcqRel) {
+            panic!("the ALSA driver's period failed as asked (AlsaHandle::fail_period)");
         }
-        let output = engine.render(n);
-        if let Some(p) = &mut self.devices.playback {
-            p.buffer.fill_from(output);
-        } else {
+        let Devices {
+            capture, playback, ..
+        } = &mut self.devices;
+        rt.process(
+            n,
+            &mut (
+                |offset: usize, input: &mut [f32]| match capture {
+                    Some(c) => c.buffer.read(offset, input),
+                    None => input.fill(0.0),
+                },
+                |offset: usize, output: &[f32]| {
+                    if let Some(p) = playback.as_mut() {
+                        p.buffer.write(offset, output);
+                    }
+                },
+            ),
+        );
+        if playback.is_none() {
             return Step::Done;
         }
+        self.move_period(Direction::Playback, n)
+            .unwrap_or(Step::Done)
+    }
+
+    /// After a period panicked: a period of silence to playback.
+    fn silent_period(&mut self) -> Step {
+        let n = self.devices.period;
+        let Some(p) = self.devices.playback.as_mut() else {
+            return Step::Done;
+        };
+        p.buffer.silence(n);
         self.move_period(Direction::Playback, n)
             .unwrap_or(Step::Done)
     }

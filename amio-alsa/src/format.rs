@@ -1,127 +1,120 @@
-//! Sample formats devices offer, and conversion to and from the engine's
-//! f32 into buffers allocated once.
+//! The device side of sample formats: amio's [`SampleFormat`] as ALSA's
+//! [`Format`], and a period buffer in the device's format.
+//!
+//! The conversion itself is amio-core's one rule
+//! ([`amio_core::driver::sample`]): to an integer format, multiply by full
+//! scale, round halves away from zero, clip; from one, divide by full
+//! scale. This module only holds the samples and moves them.
 
 use alsa::pcm::Format;
+use amio_core::driver::sample;
+use amio_core::driver::SampleFormat;
 
-/// A sample format amio speaks with ALSA devices (little-endian).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SampleFormat {
-    /// 32-bit float.
-    F32,
-    /// 32-bit signed integer.
-    S32,
-    /// 24-bit signed integer in a 32-bit container (S24_LE).
-    S24,
-    /// 16-bit signed integer.
-    S16,
-}
-
-impl SampleFormat {
-    /// In order of preference: the first the device offers is used.
-    pub const PREFERENCE: [SampleFormat; 4] = [
-        SampleFormat::F32,
-        SampleFormat::S32,
-        SampleFormat::S24,
-        SampleFormat::S16,
-    ];
-
-    pub(crate) fn alsa(self) -> Format {
-        match self {
-            SampleFormat::F32 => Format::FloatLE,
-            SampleFormat::S32 => Format::S32LE,
-            SampleFormat::S24 => Format::S24LE,
-            SampleFormat::S16 => Format::S16LE,
-        }
-    }
-
-    /// The name used in options: `f32`, `s32`, `s24`, `s16`.
-    pub fn name(self) -> &'static str {
-        match self {
-            SampleFormat::F32 => "f32",
-            SampleFormat::S32 => "s32",
-            SampleFormat::S24 => "s24",
-            SampleFormat::S16 => "s16",
-        }
-    }
-
-    /// Parses a name as [`SampleFormat::name`] gives it.
-    pub fn from_name(name: &str) -> Option<SampleFormat> {
-        SampleFormat::PREFERENCE
-            .into_iter()
-            .find(|f| f.name() == name)
-    }
-
-    /// Full scale of the integer formats (2^(bits-1)).
-    fn scale(self) -> f64 {
-        match self {
-            SampleFormat::F32 => 1.0,
-            SampleFormat::S32 => 2_147_483_648.0,
-            SampleFormat::S24 => 8_388_608.0,
-            SampleFormat::S16 => 32_768.0,
-        }
+/// ALSA's name for a sample format (little-endian; s24 in the low 24 bits
+/// of 32, S24_LE).
+pub(crate) fn alsa_format(format: SampleFormat) -> Format {
+    match format {
+        SampleFormat::F32 => Format::FloatLE,
+        SampleFormat::S32 => Format::S32LE,
+        SampleFormat::S24 => Format::S24LE,
+        SampleFormat::S16 => Format::S16LE,
     }
 }
 
-/// A device-side buffer of one period, in the device's format.
-pub(crate) enum DeviceBuffer {
+/// A device-side buffer of one period, in the device's format, interleaved
+/// with `channels` samples per frame.
+pub(crate) struct DeviceBuffer {
+    channels: usize,
+    samples: Samples,
+}
+
+/// The samples of a [`DeviceBuffer`], by container type.
+enum Samples {
     F32(Vec<f32>),
+    /// S32, or S24 in the low 24 bits.
     I32(Vec<i32>, SampleFormat),
     I16(Vec<i16>),
 }
 
 impl DeviceBuffer {
-    /// Room for `samples` samples of `format`.
-    pub(crate) fn new(format: SampleFormat, samples: usize) -> DeviceBuffer {
-        match format {
-            SampleFormat::F32 => DeviceBuffer::F32(vec![0.0; samples]),
-            SampleFormat::S32 | SampleFormat::S24 => DeviceBuffer::I32(vec![0; samples], format),
-            SampleFormat::S16 => DeviceBuffer::I16(vec![0; samples]),
-        }
+    /// Room for `frames` frames of `channels` samples of `format`. Control
+    /// thread (allocates).
+    pub(crate) fn new(format: SampleFormat, channels: usize, frames: usize) -> DeviceBuffer {
+        let n = frames * channels;
+        let samples = match format {
+            SampleFormat::F32 => Samples::F32(vec![0.0; n]),
+            SampleFormat::S32 | SampleFormat::S24 => Samples::I32(vec![0; n], format),
+            SampleFormat::S16 => Samples::I16(vec![0; n]),
+        };
+        DeviceBuffer { channels, samples }
     }
 
-    /// Converts engine samples into the first `src.len()` device samples,
-    /// rounding and clipping to the format's range. Real-time safe.
-    pub(crate) fn fill_from(&mut self, src: &[f32]) {
-        fn quantise(x: f32, format: SampleFormat) -> i64 {
-            let s = format.scale();
-            (f64::from(x) * s).round().clamp(-s, s - 1.0) as i64
-        }
-        match self {
-            DeviceBuffer::F32(d) => d[..src.len()].copy_from_slice(src),
-            DeviceBuffer::I32(d, format) => {
-                for (o, &x) in d.iter_mut().zip(src) {
-                    *o = quantise(x, *format) as i32;
-                }
-            }
-            DeviceBuffer::I16(d) => {
-                for (o, &x) in d.iter_mut().zip(src) {
-                    *o = quantise(x, SampleFormat::S16) as i16;
+    /// Converts interleaved engine samples into the buffer from frame
+    /// `offset` on (as many as fit). Real-time safe.
+    pub(crate) fn write(&mut self, offset: usize, src: &[f32]) {
+        let at = offset * self.channels;
+        match &mut self.samples {
+            Samples::F32(d) => sample::from_f32(src, d.get_mut(at..).unwrap_or_default()),
+            Samples::I16(d) => sample::from_f32(src, d.get_mut(at..).unwrap_or_default()),
+            Samples::I32(d, format) => {
+                for (o, &x) in d.get_mut(at..).unwrap_or_default().iter_mut().zip(src) {
+                    *o = format.quantise(x);
                 }
             }
         }
     }
 
-    /// Converts the first `dst.len()` device samples into engine samples
-    /// (integers divided by full scale). Real-time safe.
-    pub(crate) fn copy_into(&self, dst: &mut [f32]) {
-        match self {
-            DeviceBuffer::F32(d) => dst.copy_from_slice(&d[..dst.len()]),
-            DeviceBuffer::I32(d, format) => {
-                let s = format.scale();
-                for (o, &x) in dst.iter_mut().zip(d) {
-                    // S24 lives in the low 24 bits; sign-extend it.
-                    let v = if *format == SampleFormat::S24 {
-                        (x << 8) >> 8
-                    } else {
-                        x
-                    };
-                    *o = (f64::from(v) / s) as f32;
+    /// Converts the buffer's samples from frame `offset` on into
+    /// interleaved engine samples (as many as `dst` holds and the buffer
+    /// has). Real-time safe.
+    pub(crate) fn read(&self, offset: usize, dst: &mut [f32]) {
+        let at = offset * self.channels;
+        match &self.samples {
+            Samples::F32(d) => sample::to_f32(d.get(at..).unwrap_or_default(), dst),
+            Samples::I16(d) => sample::to_f32(d.get(at..).unwrap_or_default(), dst),
+            Samples::I32(d, format) => {
+                for (o, &v) in dst.iter_mut().zip(d.get(at..).unwrap_or_default()) {
+                    *o = format.to_f32(v);
                 }
             }
-            DeviceBuffer::I16(d) => {
-                for (o, &x) in dst.iter_mut().zip(d) {
-                    *o = f32::from(x) / 32_768.0;
-                }
+        }
+    }
+
+    /// Fills the first `frames` frames with silence. Real-time safe.
+    pub(crate) fn silence(&mut self, frames: usize) {
+        let n = frames * self.channels;
+        match &mut self.samples {
+            Samples::F32(d) => d.iter_mut().take(n).for_each(|s| *s = 0.0),
+            Samples::I32(d, _) => d.iter_mut().take(n).for_each(|s| *s = 0),
+            Samples::I16(d) => d.iter_mut().take(n).for_each(|s| *s = 0),
+        }
+    }
+
+    /// Reads (capture) or writes (playback) frames `done..frames` of the
+    /// buffer from or to `pcm`; returns the frames moved. Real-time safe.
+    ///
+    /// # Safety
+    /// `pcm`'s sample format must be the buffer's (set at open), and no
+    /// other IO object may exist for `pcm` during the call.
+    pub(crate) unsafe fn transfer(
+        &mut self,
+        pcm: &alsa::pcm::PCM,
+        dir: alsa::Direction,
+        done: usize,
+        frames: usize,
+    ) -> alsa::Result<usize> {
+        use alsa::Direction::{Capture, Playback};
+        let (a, b) = (done * self.channels, frames * self.channels);
+        // SAFETY: per the contract above: the container type is the PCM's
+        // format, and this is the only IO object.
+        unsafe {
+            match (&mut self.samples, dir) {
+                (Samples::F32(v), Playback) => pcm.io_unchecked::<f32>().writei(&v[a..b]),
+                (Samples::F32(v), Capture) => pcm.io_unchecked::<f32>().readi(&mut v[a..b]),
+                (Samples::I32(v, _), Playback) => pcm.io_unchecked::<i32>().writei(&v[a..b]),
+                (Samples::I32(v, _), Capture) => pcm.io_unchecked::<i32>().readi(&mut v[a..b]),
+                (Samples::I16(v), Playback) => pcm.io_unchecked::<i16>().writei(&v[a..b]),
+                (Samples::I16(v), Capture) => pcm.io_unchecked::<i16>().readi(&mut v[a..b]),
             }
         }
     }
@@ -135,14 +128,14 @@ mod tests {
     fn conversions_round_trip_at_full_scale() {
         let samples = [0.0f32, 0.5, -0.5, 1.0, -1.0, 0.25, 1.5, -1.5];
         for format in SampleFormat::PREFERENCE {
-            let mut buf = DeviceBuffer::new(format, samples.len());
-            buf.fill_from(&samples);
+            let mut buf = DeviceBuffer::new(format, 2, 4);
+            buf.write(0, &samples);
             let mut back = [0.0f32; 8];
-            buf.copy_into(&mut back);
+            buf.read(0, &mut back);
             let step = if format == SampleFormat::F32 {
                 0.0
             } else {
-                1.0 / format.scale() as f32
+                1.0 / format.full_scale() as f32
             };
             for (i, (&a, &b)) in samples.iter().zip(&back).enumerate() {
                 let want = if format == SampleFormat::F32 {
@@ -158,11 +151,38 @@ mod tests {
             // Full-scale negative is exact in every integer format.
             assert_eq!(back[4], -1.0, "{format:?}");
         }
-        let mut s16 = DeviceBuffer::new(SampleFormat::S16, 3);
-        s16.fill_from(&[0.5, 1.0, -1.0]);
-        assert!(matches!(&s16, DeviceBuffer::I16(v) if v == &vec![16384, 32767, -32768]));
-        let mut s24 = DeviceBuffer::new(SampleFormat::S24, 2);
-        s24.fill_from(&[-1.0, 0.5]);
-        assert!(matches!(&s24, DeviceBuffer::I32(v, _) if v == &vec![-8_388_608, 4_194_304]));
+        let mut s16 = DeviceBuffer::new(SampleFormat::S16, 1, 3);
+        s16.write(0, &[0.5, 1.0, -1.0]);
+        assert!(matches!(&s16.samples, Samples::I16(v) if v == &vec![16384, 32767, -32768]));
+        let mut s24 = DeviceBuffer::new(SampleFormat::S24, 1, 2);
+        s24.write(0, &[-1.0, 0.5]);
+        assert!(matches!(&s24.samples, Samples::I32(v, _) if v == &vec![-8_388_608, 4_194_304]));
+    }
+
+    #[test]
+    fn the_one_rule_of_amio_core() {
+        // Halves away from zero, as amio_core::driver::sample rounds for
+        // every driver.
+        let mut s16 = DeviceBuffer::new(SampleFormat::S16, 1, 2);
+        s16.write(0, &[0.5 / 32_768.0, -1.5 / 32_768.0]);
+        assert!(matches!(&s16.samples, Samples::I16(v) if v == &vec![1, -2]));
+    }
+
+    #[test]
+    fn offsets_are_frames() {
+        let mut buf = DeviceBuffer::new(SampleFormat::S16, 2, 4);
+        buf.write(2, &[0.5, -0.5, 0.25, -0.25]);
+        assert!(
+            matches!(&buf.samples, Samples::I16(v) if v == &vec![0, 0, 0, 0, 16384, -16384, 8192, -8192])
+        );
+        let mut out = [9.0f32; 2];
+        buf.read(3, &mut out);
+        assert_eq!(out, [0.25, -0.25]);
+        buf.silence(4);
+        buf.read(2, &mut out);
+        assert_eq!(out, [0.0, 0.0]);
+        // Past the end: nothing moves, nothing panics.
+        buf.write(9, &[1.0]);
+        buf.read(9, &mut out);
     }
 }

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use amio_alsa::{AlsaConfig, AlsaDriver, SampleFormat};
 use amio_core::rt_guard::{self, CountingAllocator};
-use amio_core::{Config, Event, FaultKind, Notice, Stream, StreamConfig};
+use amio_core::{
+    AudioDriver, Config, DriverErrorKind, Error, Event, FaultKind, Notice, Stream, StreamConfig,
+};
 use amio_testkit::child::{alsa_config, is_child, run as in_child};
 use amio_testkit::reference::{
     assert_plays_the_null_render, assert_tags_and_continuity, clean_window, first_sound, issue,
@@ -405,6 +407,161 @@ fn the_jack_server_going_away_is_a_fatal_event() {
 }
 
 #[test]
+fn errors_tell_a_missing_pcm_from_an_unsupported_configuration() {
+    let body = || {
+        let name = std::env::var("JACK_DEFAULT_SERVER").unwrap();
+        let _recorder = Recorder::start(&name, "recorder", 2, &[]);
+        let kind = |config: AlsaConfig, request: StreamConfig| match AlsaDriver::new(config)
+            .open(&request)
+        {
+            Err(Error::Driver {
+                backend,
+                kind,
+                message,
+            }) => {
+                eprintln!("{kind:?}: {message}");
+                assert_eq!(backend, "alsa");
+                kind
+            }
+            other => panic!("not a driver error: {other:?}"),
+        };
+        let playback = |device: &str| AlsaConfig {
+            playback_device: device.into(),
+            ..AlsaConfig::default()
+        };
+        assert_eq!(
+            kind(playback("amio_no_such_pcm"), request(0, 2)),
+            DriverErrorKind::NoDevice
+        );
+        assert_eq!(
+            kind(playback("amio\0jack"), request(0, 2)),
+            DriverErrorKind::NoDevice
+        );
+        // The jack type takes FLOAT_LE only, at the server's rate.
+        let s16 = AlsaConfig {
+            format: Some(SampleFormat::S16),
+            ..playback("amio_jack")
+        };
+        assert_eq!(kind(s16, request(0, 2)), DriverErrorKind::Unsupported);
+        let at_44100 = StreamConfig {
+            frame_rate: Some(44_100),
+            ..request(0, 2)
+        };
+        assert_eq!(
+            kind(playback("amio_jack"), at_44100),
+            DriverErrorKind::Unsupported
+        );
+    };
+    if is_child("errors_tell_a_missing_pcm_from_an_unsupported_configuration") {
+        return body();
+    }
+    let server = JackServer::start(256);
+    let dir = Scratch::new("kinds");
+    let env = jack_env(&server, &dir);
+    in_child(
+        "errors_tell_a_missing_pcm_from_an_unsupported_configuration",
+        &env,
+    );
+}
+
+#[test]
+fn after_pause_returns_nothing_runs_and_start_runs_on_under_a_new_lease() {
+    let body = || {
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: "null".into(),
+            capture_device: "null".into(),
+            ..AlsaConfig::default()
+        });
+        let mut stream =
+            Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
+        stream.roll(Some(0)).unwrap();
+        for round in 1..=3u64 {
+            stream.start().unwrap();
+            let from = stream.position().stream_frame;
+            wait_until("a tenth of a second", Duration::from_secs(20), || {
+                stream.position().stream_frame > from + 4_800
+            });
+            stream.pause().unwrap();
+            // The audio thread is joined: the engine stands still.
+            let at = stream.position();
+            std::thread::sleep(Duration::from_millis(100));
+            assert_eq!(stream.position(), at, "round {round}: it ran after pause");
+            assert_eq!(at.position, at.stream_frame as i64, "round {round}");
+        }
+        stream.close().unwrap();
+        assert!(!stream.events().iter().any(|e| matches!(e, Event::Fatal(_))));
+    };
+    if is_child("after_pause_returns_nothing_runs_and_start_runs_on_under_a_new_lease") {
+        return body();
+    }
+    in_child(
+        "after_pause_returns_nothing_runs_and_start_runs_on_under_a_new_lease",
+        &[],
+    );
+}
+
+#[test]
+fn a_panic_on_the_audio_path_is_one_fatal_event_then_silence() {
+    let body = || {
+        let dir = Scratch::new("panic");
+        let raw = dir.join("out.raw");
+        let _ = std::fs::remove_file(&raw);
+        let driver = AlsaDriver::new(AlsaConfig {
+            playback_device: format!("file:FILE={},FORMAT=raw", raw.display()),
+            format: Some(SampleFormat::F32),
+            ..AlsaConfig::default()
+        });
+        let handle = driver.handle();
+        let mut stream =
+            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
+        let primed = (stream.info().playback_latency + stream.info().period as u64) as usize;
+        issue(&mut stream);
+        stream.start().unwrap();
+        wait_until("half a second of audio", Duration::from_secs(20), || {
+            stream.position().stream_frame > 24_000
+        });
+        handle.fail_period();
+        let mut events = Vec::new();
+        wait_until("the fatal event", Duration::from_secs(20), || {
+            events.extend(stream.events());
+            events.iter().any(|e| matches!(e, Event::Fatal(_)))
+        });
+        // The engine is not called again; the device runs on, silent.
+        let frozen = stream.position().stream_frame as usize;
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(stream.position().stream_frame as usize, frozen);
+        stream.close().unwrap();
+        events.extend(stream.events());
+        let fatal: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Fatal(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fatal.len(), 1, "{fatal:?}");
+        assert_eq!(fatal[0].kind, FaultKind::ThreadFailed);
+        let got: Vec<f32> = amio_testkit::read_raw_f32(raw.as_ref());
+        let played = &got[primed * 2..];
+        assert_eq!(&played[..frozen * 2], &null_render(frozen)[..]);
+        let after = &played[frozen * 2..];
+        assert!(
+            after.len() >= 2 * 4_800,
+            "only {} frames after the panic",
+            after.len() / 2
+        );
+        assert!(after.iter().all(|&x| x == 0.0), "sound after the panic");
+    };
+    if is_child("a_panic_on_the_audio_path_is_one_fatal_event_then_silence") {
+        return body();
+    }
+    in_child(
+        "a_panic_on_the_audio_path_is_one_fatal_event_then_silence",
+        &[],
+    );
+}
+
+#[test]
 fn without_real_time_priority_the_host_is_told() {
     let body = || {
         // An out-of-range priority is refused, as a user without the right
@@ -444,8 +601,7 @@ fn without_real_time_priority_the_host_is_told() {
 #[test]
 fn devices_are_listed_from_alsas_name_hints() {
     let body = || {
-        let list =
-            amio_core::AudioDriver::devices(&AlsaDriver::new(AlsaConfig::default())).unwrap();
+        let list = AlsaDriver::new(AlsaConfig::default()).devices().unwrap();
         let names: Vec<_> = list.iter().map(|d| d.name.as_str()).collect();
         eprintln!("{names:?}");
         assert!(names.contains(&"null"), "{names:?}");
