@@ -1,12 +1,15 @@
 //! The bridge between cpal's input and output streams: captured frames go
-//! into a lock-free ring in the input callback and come out, a period at a
+//! into a lock-free ring in the input callback (converted from the device's
+//! samples by amio-core's one rule) and come out, an engine period at a
 //! time, in the output callback where the engine runs. It remembers when
 //! the latest block was captured, so the output side can tell when any
-//! frame it takes was captured.
+//! frame it takes was captured, and whether the input callback failed, so
+//! the output side can fall silent.
 
-use std::sync::atomic::{fence, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use amio_core::driver::DeviceSample;
 use rtrb::{Consumer, Producer};
 
 /// The latest captured block: its first frame's index and capture instant
@@ -27,6 +30,8 @@ pub(crate) struct BridgeShared {
     /// The input stream's clock offset (crate::timing); `i64::MIN` until
     /// known.
     input_offset: AtomicI64,
+    /// Whether the input callback failed (panicked): no more input comes.
+    failed: AtomicBool,
 }
 
 /// The input callback's end.
@@ -61,8 +66,9 @@ pub(crate) fn bridge(
         ..BridgeShared::default()
     });
     let (mut tx, rx) = rtrb::RingBuffer::new((capacity * channels).max(1));
-    let silence = vec![0.0f32; primed.min(capacity) * channels];
-    let _ = tx.push_entire_slice(&silence);
+    if let Ok(chunk) = tx.write_chunk_uninit(primed.min(capacity) * channels) {
+        chunk.fill_from_iter(std::iter::repeat(0.0));
+    }
     (
         BridgeWriter {
             ring: tx,
@@ -82,11 +88,16 @@ pub(crate) fn bridge(
 }
 
 impl BridgeWriter {
-    /// Pushes interleaved frames captured at `capture_nanos` (the input
-    /// stream's clock), whose offset to the shared clock is now
-    /// `input_offset`; what does not fit is dropped and counted. Real-time
-    /// safe.
-    pub(crate) fn push(&mut self, frames: &[f32], capture_nanos: u64, input_offset: Option<i64>) {
+    /// Pushes interleaved device frames captured at `capture_nanos` (the
+    /// input stream's clock), whose offset to the shared clock is now
+    /// `input_offset`, as engine samples; what does not fit is dropped and
+    /// counted. Real-time safe.
+    pub(crate) fn push<T: DeviceSample>(
+        &mut self,
+        frames: &[T],
+        capture_nanos: u64,
+        input_offset: Option<i64>,
+    ) {
         if let Some(offset) = input_offset {
             self.shared.input_offset.store(offset, Ordering::Relaxed);
         }
@@ -104,16 +115,34 @@ impl BridgeWriter {
         let offered = frames.len() / self.channels;
         let room = self.ring.slots() / self.channels;
         let n = offered.min(room);
-        let _ = self.ring.push_entire_slice(&frames[..n * self.channels]);
+        if let Ok(chunk) = self.ring.write_chunk_uninit(n * self.channels) {
+            chunk.fill_from_iter(frames.iter().map(|s| s.to_f32()));
+        }
         self.written += n as u64;
         let dropped = (offered - n) as u64;
         if dropped > 0 {
             self.shared.overflowed.fetch_add(dropped, Ordering::Relaxed);
         }
     }
+
+    /// Marks the input side failed: no more input comes. Real-time safe.
+    pub(crate) fn fail(&self) {
+        self.shared.failed.store(true, Ordering::Release);
+    }
+
+    /// Whether the input side failed. Real-time safe.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Acquire)
+    }
 }
 
 impl BridgeReader {
+    /// Whether the input side failed ([`BridgeWriter::fail`]): the output
+    /// side falls silent. Real-time safe.
+    pub(crate) fn writer_failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Acquire)
+    }
+
     /// Fills `dst` (whole frames) from the bridge; returns the frames that
     /// were missing and are silence. Real-time safe.
     pub(crate) fn pop(&mut self, dst: &mut [f32]) -> usize {
@@ -202,5 +231,26 @@ mod tests {
         assert_eq!(w.shared.overflowed.load(Ordering::Relaxed), 2);
         assert!(r.overflowed(), "told once");
         assert!(!r.overflowed());
+    }
+
+    #[test]
+    fn device_samples_enter_by_the_one_rule() {
+        let (mut w, mut r) = bridge(2, 8, 0, 48_000);
+        w.push(&[i16::MIN, -1, 16_384, i16::MAX], 0, None);
+        let mut out = [9.0f32; 4];
+        assert_eq!(r.pop(&mut out), 0);
+        assert_eq!(out, [-1.0, -1.0 / 32_768.0, 0.5, 32_767.0 / 32_768.0]);
+        w.push(&[i32::MIN, 0], 0, None);
+        let mut out = [9.0f32; 2];
+        assert_eq!(r.pop(&mut out), 0);
+        assert_eq!(out, [-1.0, 0.0]);
+    }
+
+    #[test]
+    fn a_failed_input_side_is_seen_by_the_output_side() {
+        let (w, r) = bridge(1, 4, 0, 48_000);
+        assert!(!r.writer_failed() && !w.has_failed());
+        w.fail();
+        assert!(r.writer_failed() && w.has_failed());
     }
 }
