@@ -1,11 +1,19 @@
 //! The JACK driver: amio's engine as a JACK client.
+//!
+//! The driver is a thin adapter over [`amio_core::driver::Runtime`]: JACK's
+//! process callback owns the runtime (and through it the lease), turns
+//! amio's ports into the engine's interleaved buffers with
+//! [`Runtime::process`] and runs under [`Runtime::callback`]'s real-time
+//! guard and panic policy. Stopping closes the client on the control
+//! thread; JACK's client close returns only after the process thread has
+//! left its last callback, so nothing runs through the lease afterwards.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
 
+use amio_core::driver::sample::{read_channel, write_channel};
 use amio_core::{
-    rt_guard, AudioDriver, DeviceInfo, Engine, FaultKind, Notifier, StreamConfig, StreamInfo,
+    AudioDriver, DeviceInfo, FaultKind, Lease, Notifier, Runtime, StreamConfig, StreamInfo,
 };
 
 use crate::client::{open_client, physical_ports};
@@ -101,7 +109,7 @@ struct Opened {
     info: StreamInfo,
 }
 
-/// Where a started client is on its way to running the engine
+/// Where a started client is on its way to running the engine, and off it
 /// ([`Process::connection`]).
 mod connection {
     /// amio's own connections are being made: the engine does not run.
@@ -112,17 +120,36 @@ mod connection {
     pub(super) const CONNECTED: u8 = 1;
     /// Every cycle from here on runs on the connected graph: the engine runs.
     pub(super) const RUNNING: u8 = 2;
+    /// The client is being deactivated, which disconnects its ports: the
+    /// engine does not run again. Set before the deactivation is asked for,
+    /// so a cycle that sees RUNNING began on the connected graph, and no
+    /// period of the engine is played or captured through ports that are
+    /// being disconnected.
+    pub(super) const STOPPING: u8 = 3;
 }
 
-/// A running client.
+/// A running client: its process callback owns the stream's runtime.
 struct Running {
     client: jack::AsyncClient<Notify, Process>,
-    stop: Arc<AtomicBool>,
-    handback: rtrb::Consumer<Engine>,
-    notifier: Notifier,
-    period: Duration,
+    /// The process callback's [`connection`] state.
+    connection: Arc<AtomicU8>,
     /// Dropped after the client, which holds a pointer to it.
     watch: Box<LatencyWatch>,
+}
+
+impl Running {
+    /// Stops the engine's periods ([`connection::STOPPING`]), then
+    /// deactivates and closes the client on this (control) thread. JACK
+    /// returns from the close only once its process and notification
+    /// threads are stopped, so no callback — and no call through the lease
+    /// — runs after this; the runtime is dropped here with the callbacks'
+    /// context.
+    fn close(self) {
+        self.connection
+            .store(connection::STOPPING, Ordering::Release);
+        drop(self.client);
+        drop(self.watch);
+    }
 }
 
 /// The JACK backend. See the crate docs.
@@ -132,8 +159,6 @@ pub struct JackDriver {
     frame_rate: u32,
     idle: Option<Opened>,
     running: Option<Running>,
-    /// An engine recovered from a start that failed after activation.
-    parked: Option<Engine>,
     handle: JackHandle,
 }
 
@@ -147,7 +172,6 @@ impl JackDriver {
             frame_rate: 0,
             idle: None,
             running: None,
-            parked: None,
             handle: JackHandle::default(),
         }
     }
@@ -296,8 +320,9 @@ impl JackDriver {
         })
     }
 
-    fn start_opened(&mut self, opened: Opened, engine: Engine) -> Result<(), JackError> {
-        let notifier = engine.notifier();
+    fn start_opened(&mut self, opened: Opened, lease: Lease) -> amio_core::Result<()> {
+        let runtime = Runtime::new(lease)?;
+        let notifier = runtime.notifier().clone();
         let watch = LatencyWatch::new(
             &opened.client,
             &opened.inputs,
@@ -305,21 +330,15 @@ impl JackDriver {
             notifier.clone(),
         );
         watch.register(&opened.client)?;
-        let stop = Arc::new(AtomicBool::new(false));
         let connection = Arc::new(AtomicU8::new(connection::CONNECTING));
-        let (handback_tx, handback) = rtrb::RingBuffer::new(1);
-        let period =
-            Duration::from_secs_f64(opened.info.period as f64 / f64::from(self.frame_rate.max(1)));
         let process = Process {
-            engine: Some(engine),
+            runtime,
             inputs: opened.inputs,
             outputs: opened.outputs,
-            stop: Arc::clone(&stop),
-            handback: handback_tx,
             connection: Arc::clone(&connection),
         };
         let notify = Notify {
-            notifier: notifier.clone(),
+            notifier,
             frame_rate: self.frame_rate,
         };
         let client = opened
@@ -329,74 +348,47 @@ impl JackDriver {
                 context: "activating the client",
                 source,
             })?;
-        self.running = Some(Running {
+        let running = Running {
             client,
-            stop,
-            handback,
-            notifier,
-            period,
+            connection: Arc::clone(&connection),
             watch,
-        });
+        };
         // Connect, now that the client is active.
         let ports = self.handle.ports();
         let pairs = opened
             .input_peers
             .iter()
             .zip(&ports.inputs)
-            .flat_map(|(peers, ours)| peers.iter().map(move |p| (p.clone(), ours.clone())))
+            .flat_map(|(peers, ours)| peers.iter().map(move |p| (p.clone(), ours.clone(), p)))
             .chain(
                 opened
                     .output_peers
                     .iter()
                     .zip(&ports.outputs)
-                    .flat_map(|(peers, ours)| peers.iter().map(move |p| (ours.clone(), p.clone()))),
+                    .flat_map(|(peers, ours)| {
+                        peers.iter().map(move |p| (ours.clone(), p.clone(), p))
+                    }),
             );
-        for (from, to) in pairs {
-            let result = match &self.running {
-                Some(r) => r.client.as_client().connect_ports_by_name(&from, &to),
-                None => Ok(()),
-            };
-            if let Err(source) = result {
-                // Keep the engine for the host: stop() hands it back.
-                self.parked = self.stop_running();
-                return Err(JackError::Connect { from, to, source });
+        for (from, to, peer) in pairs {
+            let client = running.client.as_client();
+            if let Err(source) = client.connect_ports_by_name(&from, &to) {
+                let error = if client.port_by_name(peer).is_none() {
+                    JackError::NoPort { port: peer.clone() }
+                } else {
+                    JackError::Connect { from, to, source }
+                };
+                // Nothing runs through the lease once this returns.
+                running.close();
+                return Err(error.into());
             }
         }
-        if let Some(r) = &self.running {
-            r.watch.arm();
-        }
+        running.watch.arm();
         // The engine's first frame is the first one played through these
         // connections: frames processed before would be lost (an output
         // nobody hears, an input that hears nothing).
         connection.store(connection::CONNECTED, Ordering::Release);
+        self.running = Some(running);
         Ok(())
-    }
-
-    /// Asks the process callback for the engine, then closes the client.
-    fn stop_running(&mut self) -> Option<Engine> {
-        let mut running = self.running.take()?;
-        running.stop.store(true, Ordering::Release);
-        let mut engine = None;
-        if !running.notifier.has_failed() {
-            // The next cycle hands the engine back; allow for slow cycles
-            // (a server that stalls longer has failed for our purposes).
-            let deadline = Instant::now() + (running.period * 8).max(Duration::from_secs(2));
-            while Instant::now() < deadline {
-                if let Ok(e) = running.handback.pop() {
-                    engine = Some(e);
-                    break;
-                }
-                if running.notifier.has_failed() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        // Deactivates and closes the client, then frees its callbacks'
-        // context (with the engine in it if it was not handed back).
-        drop(running.client);
-        drop(running.watch);
-        engine.or_else(|| running.handback.pop().ok())
     }
 }
 
@@ -437,7 +429,7 @@ impl AudioDriver for JackDriver {
         Ok(info)
     }
 
-    fn start(&mut self, engine: Engine) -> amio_core::Result<()> {
+    fn start(&mut self, lease: Lease) -> amio_core::Result<()> {
         if self.running.is_some() {
             return Err(amio_core::Error::AlreadyRunning);
         }
@@ -453,82 +445,98 @@ impl AudioDriver for JackDriver {
                 self.open_client(&request)?
             }
         };
-        Ok(self.start_opened(opened, engine)?)
+        self.start_opened(opened, lease)
     }
 
-    fn stop(&mut self) -> amio_core::Result<Option<Engine>> {
-        if let Some(engine) = self.parked.take() {
-            return Ok(Some(engine));
+    fn stop(&mut self) -> amio_core::Result<()> {
+        if let Some(running) = self.running.take() {
+            running.close();
         }
-        Ok(self.stop_running())
+        Ok(())
     }
 }
 
 impl Drop for JackDriver {
     fn drop(&mut self) {
-        drop(self.stop_running());
+        if let Some(running) = self.running.take() {
+            running.close();
+        }
     }
 }
 
-/// The process callback: runs the engine on JACK's real-time thread.
+/// The process callback: runs the engine's periods through the runtime on
+/// JACK's real-time thread.
 struct Process {
-    engine: Option<Engine>,
+    runtime: Runtime,
     inputs: Vec<jack::Port<jack::AudioIn>>,
     outputs: Vec<jack::Port<jack::AudioOut>>,
-    stop: Arc<AtomicBool>,
-    handback: rtrb::Producer<Engine>,
     /// [`connection`]: the engine runs only once amio's connections are
     /// in the graph, so stream frame 0 is heard and captured through them.
     connection: Arc<AtomicU8>,
 }
 
-impl jack::ProcessHandler for Process {
-    fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
-        let _audio = rt_guard::enter();
-        if self.stop.load(Ordering::Acquire) {
-            if let Some(engine) = self.engine.take() {
-                if let Err(rtrb::PushError::Full(engine)) = self.handback.push(engine) {
-                    self.engine = Some(engine);
-                }
-            }
-        }
-        let waiting = match self.connection.load(Ordering::Acquire) {
-            connection::RUNNING => false,
+impl Process {
+    /// Whether this cycle runs the engine (the connections are in the
+    /// graph for the whole cycle). Real-time thread.
+    fn connected(&self) -> bool {
+        match self.connection.load(Ordering::Acquire) {
+            connection::RUNNING => true,
             connection::CONNECTED => {
                 // This cycle may have started on the old graph; the next
-                // one starts on the connected graph.
-                self.connection
-                    .store(connection::RUNNING, Ordering::Release);
-                true
+                // one starts on the connected graph (unless the control
+                // thread is stopping the client meanwhile).
+                let _ = self.connection.compare_exchange(
+                    connection::CONNECTED,
+                    connection::RUNNING,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                false
             }
-            _ => true,
-        };
-        let Some(engine) = self.engine.as_mut().filter(|_| !waiting) else {
-            for port in &mut self.outputs {
+            // CONNECTING or STOPPING.
+            _ => false,
+        }
+    }
+}
+
+impl jack::ProcessHandler for Process {
+    /// Real-time thread: no allocation, no lock, no blocking call. A period
+    /// longer than the engine's (after a buffer-size change) is worked in
+    /// pieces by [`Runtime::process`]; nothing is reallocated.
+    fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
+        let connected = self.connected();
+        let Process {
+            runtime,
+            inputs,
+            outputs,
+            ..
+        } = self;
+        let ran = runtime.callback(|rt| {
+            if !connected {
+                return false;
+            }
+            let (ic, oc) = (rt.in_channels(), rt.out_channels());
+            let read_input = |offset: usize, input: &mut [f32]| {
+                for (ch, port) in inputs.iter().enumerate() {
+                    let samples = port.as_slice(ps).get(offset..).unwrap_or(&[]);
+                    write_channel(input, ic, ch, samples);
+                }
+            };
+            let write_output = |offset: usize, output: &[f32]| {
+                for (ch, port) in outputs.iter_mut().enumerate() {
+                    let samples = port.as_mut_slice(ps).get_mut(offset..).unwrap_or(&mut []);
+                    read_channel(output, oc, ch, samples);
+                }
+            };
+            rt.process(ps.n_frames() as usize, &mut (read_input, write_output));
+            true
+        });
+        if ran != Some(true) {
+            // Waiting for the connections, or the callback panicked (the
+            // runtime reported it once as Fatal(ThreadFailed)): silence.
+            for port in outputs.iter_mut() {
                 port.as_mut_slice(ps).fill(0.0);
             }
-            return jack::Control::Continue;
-        };
-        let frames = ps.n_frames() as usize;
-        let (ic, oc) = (self.inputs.len(), self.outputs.len());
-        let mut done = 0;
-        // A period longer than the engine's (after a buffer-size change) is
-        // worked in pieces; nothing is reallocated.
-        while done < frames {
-            let n = (frames - done).min(engine.max_period());
-            let input = engine.input_buffer(n);
-            for (ch, port) in self.inputs.iter().enumerate() {
-                for (f, &x) in port.as_slice(ps)[done..done + n].iter().enumerate() {
-                    input[f * ic + ch] = x;
-                }
-            }
-            let output = engine.render(n);
-            for (ch, port) in self.outputs.iter_mut().enumerate() {
-                for (f, y) in port.as_mut_slice(ps)[done..done + n].iter_mut().enumerate() {
-                    *y = output[f * oc + ch];
-                }
-            }
-            done += n;
         }
         jack::Control::Continue
     }

@@ -1,4 +1,7 @@
-//! The JACK driver's errors.
+//! The JACK driver's errors, and the [`DriverErrorKind`] each one is to a
+//! host.
+
+use amio_core::DriverErrorKind;
 
 /// What can go wrong talking to JACK.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,12 @@ pub enum JackError {
         #[source]
         source: jack::Error,
     },
+    /// A port named in the connections does not exist.
+    #[error("there is no JACK port {port:?} to connect to")]
+    NoPort {
+        /// The port's full name.
+        port: String,
+    },
     /// Another JACK call failed.
     #[error("{context}: {source}")]
     Jack {
@@ -80,11 +89,30 @@ pub enum JackError {
     NotOpen,
 }
 
+impl JackError {
+    /// What a host can act on without reading the message: no server, no
+    /// library, a frame rate the server does not run, a peer port that does
+    /// not exist, or something else.
+    pub fn kind(&self) -> DriverErrorKind {
+        match self {
+            JackError::Library { .. } => DriverErrorKind::LibraryMissing,
+            JackError::NoServer { .. } => DriverErrorKind::NoServer,
+            JackError::FrameRate { .. } => DriverErrorKind::Unsupported,
+            // A peer named in the connections that JACK does not know (or
+            // that went away) is the device that is missing.
+            JackError::NoPort { .. } => DriverErrorKind::NoDevice,
+            JackError::BadName { .. }
+            | JackError::Connect { .. }
+            | JackError::PortCount { .. }
+            | JackError::Register { .. }
+            | JackError::Jack { .. }
+            | JackError::NotOpen => DriverErrorKind::Other,
+        }
+    }
+}
+
 impl From<JackError> for amio_core::Error {
     fn from(e: JackError) -> amio_core::Error {
-        amio_core::Error::Driver {
-            backend: "jack".into(),
-            message: e.to_string(),
-        }
+        amio_core::Error::driver("jack", e.kind(), e.to_string())
     }
 }

@@ -5,11 +5,19 @@
 //! with one input port per input channel and one output port per output
 //! channel, connected to the physical ports by default.
 //!
+//! - The driver never holds the engine: [`amio_core::AudioDriver::start`]
+//!   gives it a lease, and JACK's process callback owns the
+//!   [`amio_core::Runtime`] built on it — the one period adapter, real-time
+//!   guard and panic policy every amio driver uses. A panic on the audio
+//!   path gives silence and one `Fatal(ThreadFailed)` event.
 //! - libjack is loaded at run time (the `jack` crate's dynamic loading): a
 //!   program using amio starts without JACK installed and gets
-//!   [`JackError::Library`] only when it opens this backend.
+//!   [`JackError::Library`] (kind `LibraryMissing`) only when it opens this
+//!   backend.
 //! - amio never starts a server: with no server running, opening fails at
-//!   once with [`JackError::NoServer`].
+//!   once with [`JackError::NoServer`] (kind `NoServer`). A frame rate the
+//!   server does not run is refused as `Unsupported`, a peer port that does
+//!   not exist as `NoDevice` ([`JackError::kind`]).
 //! - The round-trip latency `L` for input tags is the largest capture
 //!   latency of the ports feeding amio's inputs plus the largest playback
 //!   latency of the ports its outputs feed, from JACK's latency ranges,
@@ -21,9 +29,14 @@
 //!   the ports carry silence and the stream frame does not advance.
 //! - A buffer-size change is absorbed without allocation: longer periods
 //!   are worked in pieces of the engine's period.
-//! - xruns and a server shutdown reach the host as events. Nothing is
-//!   closed from JACK's threads; stopping hands the engine back through a
-//!   lock-free queue, then the client is closed on the control thread.
+//! - xruns and a server shutdown reach the host as events, through the
+//!   lease's notifier. Nothing is closed from JACK's threads: stopping
+//!   closes the client on the control thread, and JACK's close returns
+//!   only after its process thread has left its last callback, so no
+//!   period runs after [`amio_core::AudioDriver::stop`] returns.
+//! - Options for the plugin (`libamio_jack.so`, exported with
+//!   `amio_plugin::export_plugin!`) are read by [`JackConfig`]'s
+//!   [`amio_core::driver::BackendConfig`] implementation.
 
 mod client;
 mod driver;
@@ -34,4 +47,3 @@ mod plugin;
 pub use client::{open_client, physical_ports};
 pub use driver::{Connect, JackConfig, JackDriver, JackHandle, JackPorts};
 pub use error::JackError;
-pub use plugin::JackPlugin;

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use amio_core::rt_guard::{self, CountingAllocator};
 use amio_core::{
-    Clip, Config, Entry, Event, FaultKind, InputChunk, Interface, Playspec, Stream, StreamConfig,
-    StreamInfo,
+    Clip, Config, DriverErrorKind, Entry, Event, FaultKind, InputChunk, Interface, Playspec,
+    Stream, StreamConfig, StreamInfo,
 };
 use amio_jack::{Connect, JackConfig, JackDriver};
 use amio_testkit::child::in_own_process;
@@ -138,6 +138,14 @@ impl Session {
         let mut out = vec![0.0; frames * 2];
         engine.process_interleaved(frames, &[], &mut out);
         out
+    }
+}
+
+/// The kind of a driver error (panics on any other error).
+fn driver_kind(err: &amio_core::Error) -> DriverErrorKind {
+    match err {
+        amio_core::Error::Driver { kind, .. } => *kind,
+        other => panic!("not a driver error: {other}"),
     }
 }
 
@@ -487,7 +495,60 @@ fn no_server_is_a_clear_error_and_starts_none() {
             message.starts_with(&format!("jack: no JACK server \"{name}\" is running")),
             "{message}"
         );
+        assert_eq!(driver_kind(&err), DriverErrorKind::NoServer);
         assert!(!JackServer::is_running(&name), "a server was started");
+    });
+}
+
+#[test]
+fn a_frame_rate_the_server_does_not_run_is_unsupported() {
+    in_own_process(
+        "a_frame_rate_the_server_does_not_run_is_unsupported",
+        || {
+            let server = JackServer::start(256);
+            let driver = JackDriver::new(jack_config(&server, Connect::None));
+            let request = StreamConfig {
+                frame_rate: Some(44_100),
+                ..request(2)
+            };
+            let err = Stream::open(Box::new(driver), &request, &Config::default()).unwrap_err();
+            assert_eq!(driver_kind(&err), DriverErrorKind::Unsupported, "{err}");
+            assert!(
+                err.to_string()
+                    .contains("runs at 48000 Hz, 44100 Hz was asked for"),
+                "{err}"
+            );
+        },
+    );
+}
+
+#[test]
+fn a_missing_peer_port_is_no_device_and_nothing_runs() {
+    in_own_process("a_missing_peer_port_is_no_device_and_nothing_runs", || {
+        let server = JackServer::start(256);
+        let connect = Connect::Ports {
+            inputs: vec![],
+            outputs: vec![vec!["nobody:here".into()]],
+        };
+        let driver = JackDriver::new(jack_config(&server, connect));
+        let handle = driver.handle();
+        let mut stream = Stream::open(Box::new(driver), &request(1), &Config::default()).unwrap();
+        stream.roll(Some(0)).unwrap();
+        let err = stream.start().unwrap_err();
+        assert_eq!(driver_kind(&err), DriverErrorKind::NoDevice, "{err}");
+        assert!(err.to_string().contains("\"nobody:here\""), "{err}");
+        assert!(!stream.is_running());
+        // The client was closed: its ports are gone, and the engine never ran.
+        let probe =
+            amio_jack::open_client(&client_name("probe", server.name()), Some(server.name()))
+                .unwrap();
+        let ours = handle.ports().outputs;
+        assert!(
+            probe.port_by_name(&ours[0]).is_none(),
+            "{ours:?} still there"
+        );
+        assert_eq!(stream.position().stream_frame, 0);
+        stream.close().unwrap();
     });
 }
 
