@@ -23,8 +23,10 @@ pub struct CpalConfig {
     /// worked in pieces. Default 4096.
     pub max_period: usize,
     /// Frames of silence the bridge from input to output starts with: how
-    /// far the output side reads behind the input. `None`: two callbacks'
-    /// worth (or 1024).
+    /// far the output side reads behind the input. `None`: twice
+    /// [`CpalConfig::buffer_size`], or 1024 when that is not set (a
+    /// stream's requested period does not shorten it: through ALSA's `jack`
+    /// PCM, two 256-frame callbacks' worth under-runs).
     pub bridge_depth: Option<usize>,
 }
 

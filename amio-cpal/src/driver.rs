@@ -205,12 +205,12 @@ impl CpalDriver {
         self.host.as_ref().ok_or(CpalError::NotOpen)
     }
 
-    /// Frames the input-to-output bridge holds (`bridge_depth`, or twice
-    /// the callbacks' `buffer` size).
-    fn bridge_depth(&self, buffer: Option<u32>) -> usize {
+    /// Frames the input-to-output bridge starts with (`bridge_depth`, or
+    /// twice `buffer_size`, or 1024).
+    fn bridge_depth(&self) -> usize {
         self.config
             .bridge_depth
-            .unwrap_or_else(|| buffer.map_or(1024, |b| 2 * b as usize))
+            .unwrap_or_else(|| self.config.buffer_size.map_or(1024, |b| 2 * b as usize))
             .max(1)
     }
 
@@ -312,7 +312,7 @@ impl AudioDriver for CpalDriver {
         // The bridge holds bridge_depth frames of every input channel:
         // checked before anything is opened, so no size makes the start
         // abort on allocation.
-        let bridge_depth = self.bridge_depth(buffer);
+        let bridge_depth = self.bridge_depth();
         amio_core::limits::at_most("bridge_depth", bridge_depth, MAX_BRIDGE_DEPTH)?;
         amio_core::limits::at_most(
             "max_period",

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use amio_core::rt_guard::{self, CountingAllocator};
-use amio_core::{AudioDriver, Config, Event, InputChunk, Stream, StreamConfig};
+use amio_core::{AudioDriver, Config, DriverErrorKind, Event, InputChunk, Stream, StreamConfig};
 use amio_cpal::{CpalConfig, CpalDriver};
 use amio_testkit::child::{alsa_config, is_child, run};
 use amio_testkit::reference::{
@@ -313,6 +313,7 @@ fn devices_are_listed_through_cpal() {
                 .starts_with("cpal: no cpal host \"no-such-host\" here (available: "),
             "{e}"
         );
+        assert_eq!(kind(&e), DriverErrorKind::Unsupported);
     };
     if is_child(test) {
         return body();
@@ -334,4 +335,105 @@ fn the_plugin_plays_as_the_driver_does() {
         return plays_the_null_render_into_the_file_pcm(Box::new(driver));
     }
     run_with_the_file_pcm(test, "cpal-plugin");
+}
+
+/// The kind a driver's error carries.
+fn kind(e: &amio_core::Error) -> DriverErrorKind {
+    match e {
+        amio_core::Error::Driver { kind, .. } => *kind,
+        other => panic!("not a driver's error: {other}"),
+    }
+}
+
+#[test]
+fn errors_tell_a_missing_server_from_a_missing_device_and_an_unsupported_configuration() {
+    let test =
+        "errors_tell_a_missing_server_from_a_missing_device_and_an_unsupported_configuration";
+    let body = || {
+        let open = |config: CpalConfig, request: &StreamConfig| match Stream::open(
+            Box::new(CpalDriver::new(config)),
+            request,
+            &Config::default(),
+        ) {
+            Ok(_) => panic!("opened {request:?}"),
+            Err(e) => {
+                eprintln!("{e}");
+                e
+            }
+        };
+        // cpal's JACK host where no JACK server runs (JACK_DEFAULT_SERVER
+        // names none, and nothing may start one).
+        let e = open(
+            CpalConfig {
+                host: Some("jack".into()),
+                ..CpalConfig::default()
+            },
+            &request(0, 2),
+        );
+        assert_eq!(kind(&e), DriverErrorKind::NoServer, "{e}");
+        let alsa = |device: &str| CpalConfig {
+            host: Some("alsa".into()),
+            output_device: Some(device.into()),
+            ..CpalConfig::default()
+        };
+        let e = open(alsa("amio_absent"), &request(0, 2));
+        assert_eq!(kind(&e), DriverErrorKind::NoDevice, "{e}");
+        assert_eq!(e.to_string(), "cpal: no output device \"amio_absent\"");
+        // More channels than the device (cpal looks at 64 at most).
+        let e = open(alsa("amio_null"), &request(0, 100));
+        assert_eq!(kind(&e), DriverErrorKind::Unsupported, "{e}");
+    };
+    if is_child(test) {
+        return body();
+    }
+    let dir = Scratch::new("cpal-kinds");
+    let conf = alsa_config(
+        &dir,
+        "pcm.amio_null { type null hint { show on description \"amio null\" } }",
+    );
+    run(
+        test,
+        &[
+            ("ALSA_CONFIG_PATH", conf),
+            ("JACK_DEFAULT_SERVER", "amio-no-such-server".into()),
+            ("JACK_NO_START_SERVER", "1".into()),
+        ],
+    );
+}
+
+#[test]
+fn once_stopped_nothing_runs_and_a_new_start_runs_again() {
+    let test = "once_stopped_nothing_runs_and_a_new_start_runs_again";
+    if is_child(test) {
+        let driver = CpalDriver::new(CpalConfig {
+            host: Some("alsa".into()),
+            output_device: Some("amio_file".into()),
+            ..CpalConfig::default()
+        });
+        let mut stream =
+            Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
+        stream.start().unwrap();
+        wait_until("audio", Duration::from_secs(30), || {
+            stream.position().stream_frame > 9_600
+        });
+        // Stopping the driver drops cpal's streams: their callbacks have
+        // ended when it returns, so the engine does not move any more.
+        stream.pause().unwrap();
+        let stopped_at = stream.position().stream_frame;
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(stream.position().stream_frame, stopped_at);
+        // A new lease: the engine runs on from where it stopped.
+        stream.start().unwrap();
+        wait_until("more audio", Duration::from_secs(30), || {
+            stream.position().stream_frame > stopped_at + 9_600
+        });
+        stream.close().unwrap();
+        let events = stream.events();
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::Fatal(_))),
+            "{events:?}"
+        );
+        return;
+    }
+    run_with_the_file_pcm(test, "cpal-restart");
 }
