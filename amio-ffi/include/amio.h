@@ -42,12 +42,6 @@
 #define AMIO_WHOLE_CLIP UINT64_MAX
 
 /**
- * `at` meaning "at the start of the next period", not at a given stream
- * frame.
- */
-#define AMIO_NOW UINT64_MAX
-
-/**
  * No live meters.
  */
 #define AMIO_METERING_OFF 0
@@ -56,6 +50,12 @@
  * A live meter for every period.
  */
 #define AMIO_METERING_EVERY_PERIOD 1
+
+/**
+ * `at` meaning "at the start of the next period", not at a given stream
+ * frame.
+ */
+#define AMIO_NOW UINT64_MAX
 
 /**
  * Major version of libamio (tested equal to the crate's version).
@@ -143,7 +143,8 @@ typedef enum amio_status {
    */
   AMIO_ERROR_PLUGIN = 13,
   /**
-   * The driver failed (no server, no device, …).
+   * The driver failed in a way none of the driver statuses from
+   * `AMIO_ERROR_NO_SERVER` on describes; the message says how.
    */
   AMIO_ERROR_DRIVER = 14,
   /**
@@ -171,6 +172,32 @@ typedef enum amio_status {
    * for): call it from the control thread.
    */
   AMIO_ERROR_IN_CALLBACK = 19,
+  /**
+   * The driver found no sound server (JACK, PulseAudio, …) running or
+   * reachable; amio never starts one.
+   */
+  AMIO_ERROR_NO_SERVER = 20,
+  /**
+   * The driver found no such device, or it went away.
+   */
+  AMIO_ERROR_NO_DEVICE = 21,
+  /**
+   * The device is in use by another program.
+   */
+  AMIO_ERROR_DEVICE_BUSY = 22,
+  /**
+   * The device or server cannot do what was asked (frame rate, period,
+   * channels, sample format).
+   */
+  AMIO_ERROR_UNSUPPORTED = 23,
+  /**
+   * A system library the backend needs (libjack, …) is not installed.
+   */
+  AMIO_ERROR_LIBRARY_MISSING = 24,
+  /**
+   * The system refused the driver access (permissions).
+   */
+  AMIO_ERROR_PERMISSION_DENIED = 25,
 } amio_status;
 
 /**
@@ -437,28 +464,6 @@ typedef struct amio_stream_info {
 } amio_stream_info;
 
 /**
- * Where the engine is (see `PositionReport` in docs/engine.md).
- */
-typedef struct amio_position {
-  /**
-   * The next stream frame to process.
-   */
-  uint64_t stream_frame;
-  /**
-   * The current playspec's id (0: the initial empty one).
-   */
-  uint64_t id;
-  /**
-   * The next frame's position.
-   */
-  int64_t position;
-  /**
-   * Whether the transport rolls.
-   */
-  bool rolling;
-} amio_position;
-
-/**
  * Event kinds.
  */
 typedef uint32_t amio_event_kind;
@@ -539,6 +544,28 @@ typedef struct amio_chunk_info {
    */
   uint64_t frames;
 } amio_chunk_info;
+
+/**
+ * Where the engine is (see `PositionReport` in docs/engine.md).
+ */
+typedef struct amio_position {
+  /**
+   * The next stream frame to process.
+   */
+  uint64_t stream_frame;
+  /**
+   * The current playspec's id (0: the initial empty one).
+   */
+  uint64_t id;
+  /**
+   * The next frame's position.
+   */
+  int64_t position;
+  /**
+   * Whether the transport rolls.
+   */
+  bool rolling;
+} amio_position;
 
 /**
  * Called from a libamio thread when events become available to poll; see
@@ -640,7 +667,7 @@ typedef uint32_t amio_notice;
 
 /**
  * Live meter levels for `frames` frames from `stream_frame`; read them
- * with [`crate::amio_stream_meter_levels`] before the next poll.
+ * with [`amio_stream_meter_levels`] before the next poll.
  */
 #define AMIO_EVENT_METER 11
 
@@ -1057,22 +1084,9 @@ const char *amio_status_name(int32_t status);
 enum amio_status amio_stream_config_init(struct amio_stream_config *config);
 
 /**
- * Opens a stream on a backend by name: `"null"` (built in) or a plugin
- * (`"jack"`, …) found on the plugin search path. The stream does not run
- * until [`amio_stream_start`]; commands issued before then take effect at
- * their target frames. `config` may be NULL for the defaults. Control
- * thread (any thread, one call at a time per stream).
- *
- * # Safety
- * `backend` must be NUL-terminated; `config` NULL or a valid config;
- * `stream_out` writable.
- */
-enum amio_status amio_stream_open(const char *backend,
-                                  const struct amio_stream_config *config,
-                                  struct amio_stream **stream_out);
-
-/**
- * Writes what the stream opened. Any thread.
+ * Writes what the stream opened. Any thread, also from inside a libamio
+ * callback while another thread stops or closes the stream: it reads a
+ * copy taken at open, under no lock.
  *
  * # Safety
  * `info_out` must be writable.
@@ -1081,90 +1095,15 @@ enum amio_status amio_stream_get_info(const struct amio_stream *stream,
                                       struct amio_stream_info *info_out);
 
 /**
- * Starts (or restarts) the stream. Control thread; from inside a libamio
- * callback it is `AMIO_ERROR_IN_CALLBACK`.
- */
-enum amio_status amio_stream_start(struct amio_stream *stream);
-
-/**
- * Stops the stream; it keeps its state and can start again. Control
- * thread; from inside a libamio callback it is `AMIO_ERROR_IN_CALLBACK`.
- */
-enum amio_status amio_stream_stop(struct amio_stream *stream);
-
-/**
- * Closes the stream: stops the driver; changes still pending are reported
- * dropped. Commands are refused from now on (`AMIO_ERROR_CLOSED`); events
- * and captured input stay readable until [`amio_stream_free`]. Closing
- * twice is fine. Control thread; from inside a libamio callback (which
- * closing would wait for) it is `AMIO_ERROR_IN_CALLBACK`.
- */
-enum amio_status amio_stream_close(struct amio_stream *stream);
-
-/**
- * Closes (if needed) and frees a stream. NULL does nothing; a freed handle
- * is `AMIO_ERROR_INVALID_HANDLE`. Control thread; from inside a libamio
- * callback it is `AMIO_ERROR_IN_CALLBACK`.
- */
-enum amio_status amio_stream_free(struct amio_stream *stream);
-
-/**
- * Schedules a playspec change: once `p >= insert_at` the playspec becomes
- * current and `p = start_from + (p - insert_at)`. The command takes effect
- * at stream frame `at` (or `AMIO_NOW`: the next period). Writes the
- * change's id (strictly increasing from 1) to `id_out`. A playspec whose
- * entries do not fit the stream (gain count, frame rate) is
- * `AMIO_ERROR_INVALID_ENTRY` and nothing changes. Control thread.
- *
- * # Safety
- * `id_out` must be writable.
- */
-enum amio_status amio_stream_schedule(struct amio_stream *stream,
-                                      const struct amio_playspec *playspec,
-                                      int64_t insert_at,
-                                      int64_t start_from,
-                                      uint64_t at,
-                                      uint64_t *id_out);
-
-/**
- * Starts the transport at stream frame `at` (or `AMIO_NOW`). Control
- * thread.
- */
-enum amio_status amio_transport_roll(struct amio_stream *stream, uint64_t at);
-
-/**
- * Stops the transport at stream frame `at` (or `AMIO_NOW`). Control
- * thread.
- */
-enum amio_status amio_transport_stop(struct amio_stream *stream, uint64_t at);
-
-/**
- * Sets the position at stream frame `at` (or `AMIO_NOW`). Control thread.
- */
-enum amio_status amio_transport_locate(struct amio_stream *stream, int64_t position, uint64_t at);
-
-/**
- * Sets the extra round-trip latency for input tags (negative to subtract).
- * Control thread.
- */
-enum amio_status amio_stream_set_extra_latency(struct amio_stream *stream, int64_t frames);
-
-/**
- * Writes the engine's latest position. Any thread, also from inside a
- * libamio callback while another thread closes the stream: it takes no
- * lock that closing holds.
- *
- * # Safety
- * `position_out` must be writable.
- */
-enum amio_status amio_stream_get_position(const struct amio_stream *stream,
-                                          struct amio_position *position_out);
-
-/**
  * Takes the next event, if any: writes it to `event_out` and sets
  * `*got_out` to true, or sets `*got_out` to false when there is none (which
  * also re-arms the wake-up of [`amio_stream_event_fd`] and
- * [`amio_stream_set_event_callback`]). Works after close. Control thread.
+ * [`amio_stream_set_event_callback`]). Works after close.
+ *
+ * Any thread, also from inside a libamio callback while another thread
+ * starts, stops, closes or frees the stream: it never waits for a lock
+ * that those calls hold while the driver stops. Events that the engine
+ * sends while such a call runs become readable when it returns.
  *
  * # Safety
  * `event_out` and `got_out` must be writable.
@@ -1187,6 +1126,69 @@ enum amio_status amio_stream_read_input(struct amio_stream *stream,
                                         size_t buffer_len,
                                         struct amio_chunk_info *info_out,
                                         bool *got_out);
+
+/**
+ * Opens a stream on a backend by name: `"null"` (built in) or a plugin
+ * (`"jack"`, …) found on the plugin search path. The stream does not run
+ * until [`amio_stream_start`]; commands issued before then take effect at
+ * their target frames. `config` may be NULL for the defaults. A driver
+ * that cannot open says why by status (`AMIO_ERROR_NO_SERVER`,
+ * `AMIO_ERROR_NO_DEVICE`, `AMIO_ERROR_UNSUPPORTED`, …, else
+ * `AMIO_ERROR_DRIVER`); a bad option is `AMIO_ERROR_CONFIG` naming it.
+ * Control thread (any thread, one call at a time per stream).
+ *
+ * # Safety
+ * `backend` must be NUL-terminated; `config` NULL or a valid config;
+ * `stream_out` writable.
+ */
+enum amio_status amio_stream_open(const char *backend,
+                                  const struct amio_stream_config *config,
+                                  struct amio_stream **stream_out);
+
+/**
+ * Starts (or restarts) the stream's driver: it runs periods until
+ * [`amio_stream_pause`] or [`amio_stream_close`]. (The transport, which
+ * decides whether those periods play, is started by
+ * [`amio_transport_roll`].) Control thread; from inside a libamio
+ * callback it is `AMIO_ERROR_IN_CALLBACK`.
+ */
+enum amio_status amio_stream_start(struct amio_stream *stream);
+
+/**
+ * Pauses the stream's *driver*: no period runs until
+ * [`amio_stream_start`]; the engine keeps its state (stream frame,
+ * position, playspecs, commands not yet due). Not the transport's stop:
+ * [`amio_transport_stop`] keeps the driver running and silences
+ * it at a chosen frame. Pausing a stream that does not run does nothing.
+ * Control thread; from inside a libamio callback it is
+ * `AMIO_ERROR_IN_CALLBACK`.
+ */
+enum amio_status amio_stream_pause(struct amio_stream *stream);
+
+/**
+ * The older name of [`amio_stream_pause`], kept for hosts written against
+ * it: stops the stream's *driver* (not the transport; that is
+ * [`amio_transport_stop`]); it keeps its state and can start
+ * again. Control thread; from inside a libamio callback it is
+ * `AMIO_ERROR_IN_CALLBACK`.
+ */
+enum amio_status amio_stream_stop(struct amio_stream *stream);
+
+/**
+ * Closes the stream: stops the driver; changes still pending are reported
+ * dropped. Commands are refused from now on (`AMIO_ERROR_CLOSED`); events
+ * and captured input stay readable until [`amio_stream_free`]. Closing
+ * twice is fine. Control thread; from inside a libamio callback (which
+ * closing would wait for) it is `AMIO_ERROR_IN_CALLBACK`.
+ */
+enum amio_status amio_stream_close(struct amio_stream *stream);
+
+/**
+ * Closes (if needed) and frees a stream. NULL does nothing; a freed handle
+ * is `AMIO_ERROR_INVALID_HANDLE`. Control thread; from inside a libamio
+ * callback it is `AMIO_ERROR_IN_CALLBACK`.
+ */
+enum amio_status amio_stream_free(struct amio_stream *stream);
 
 /**
  * null backend, stepped mode: processes `frames` frames. `input` holds
@@ -1222,10 +1224,69 @@ enum amio_status amio_stream_wait(struct amio_stream *stream,
                                   bool *finished_out);
 
 /**
+ * Schedules a playspec change: once `p >= insert_at` the playspec becomes
+ * current and `p = start_from + (p - insert_at)`. The command takes effect
+ * at stream frame `at` (or `AMIO_NOW`: the next period). Writes the
+ * change's id (strictly increasing from 1) to `id_out`. A playspec whose
+ * entries do not fit the stream (gain count, frame rate) is
+ * `AMIO_ERROR_INVALID_ENTRY` and nothing changes. Control thread.
+ *
+ * # Safety
+ * `id_out` must be writable.
+ */
+enum amio_status amio_stream_schedule(struct amio_stream *stream,
+                                      const struct amio_playspec *playspec,
+                                      int64_t insert_at,
+                                      int64_t start_from,
+                                      uint64_t at,
+                                      uint64_t *id_out);
+
+/**
+ * Starts the *transport* at stream frame `at` (or `AMIO_NOW`): from that
+ * frame the current playspec plays at the position, which advances a
+ * frame per frame. The driver must run for anything to happen (see
+ * [`amio_stream_start`]). Control thread.
+ */
+enum amio_status amio_transport_roll(struct amio_stream *stream, uint64_t at);
+
+/**
+ * Stops the *transport* at stream frame `at` (or `AMIO_NOW`): from that
+ * frame the output is silence and the position stays where it is, while
+ * the driver keeps running periods (events and input go on). Not the
+ * driver's stop: that is [`amio_stream_pause`] (also named
+ * [`amio_stream_stop`]). [`amio_transport_roll`] starts the
+ * transport again. Control thread.
+ */
+enum amio_status amio_transport_stop(struct amio_stream *stream, uint64_t at);
+
+/**
+ * Sets the position at stream frame `at` (or `AMIO_NOW`). Control thread.
+ */
+enum amio_status amio_transport_locate(struct amio_stream *stream, int64_t position, uint64_t at);
+
+/**
+ * Sets the extra round-trip latency for input tags (negative to subtract).
+ * Control thread.
+ */
+enum amio_status amio_stream_set_extra_latency(struct amio_stream *stream, int64_t frames);
+
+/**
+ * Writes the engine's latest position (updated every period). Any thread,
+ * also from inside a libamio callback while another thread starts, stops,
+ * closes or frees the stream: it reads the engine's lock-free position
+ * cell and takes none of the stream's locks.
+ *
+ * # Safety
+ * `position_out` must be writable.
+ */
+enum amio_status amio_stream_get_position(const struct amio_stream *stream,
+                                          struct amio_position *position_out);
+
+/**
  * Writes a file descriptor that becomes readable when events are waiting
  * (a libamio thread watches the stream). Poll it in the host's event loop,
- * then call [`amio_stream_poll_event`] until it reports none, which also
- * drains the descriptor. The descriptor belongs to the stream: do not
+ * then call [`amio_stream_poll_event`] until it reports none, which
+ * also drains the descriptor. The descriptor belongs to the stream: do not
  * close it. Control thread.
  *
  * # Safety
@@ -1236,8 +1297,8 @@ enum amio_status amio_stream_event_fd(struct amio_stream *stream, int32_t *fd_ou
 /**
  * Sets a callback that a libamio thread calls when events become waiting
  * (once, until a poll finds none); NULL removes it. The callback should
- * only wake the host's loop; it may call [`amio_stream_poll_event`] but not
- * free the stream. Control thread.
+ * only wake the host's loop; it may call [`amio_stream_poll_event`]
+ * but not free the stream. Control thread.
  */
 enum amio_status amio_stream_set_event_callback(struct amio_stream *stream,
                                                 amio_event_callback callback,

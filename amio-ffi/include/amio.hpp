@@ -9,7 +9,7 @@
 //   amio::playspec p;
 //   p.add(amio::entry(c, {1.0f, 1.0f}).repeat(96000));
 //   uint64_t id = s.schedule(p, 0, 0, 0);
-//   s.roll(0); s.start();
+//   s.roll(0); s.start();                        // transport, then driver
 //   while (auto e = s.poll_event()) { ... }
 //
 // Thread rules are those of amio.h.
@@ -29,7 +29,9 @@
 
 namespace amio {
 
-/// A failed libamio call.
+/// A failed libamio call. status() tells the failure's kind; a driver's
+/// (AMIO_ERROR_NO_SERVER, AMIO_ERROR_NO_DEVICE, AMIO_ERROR_UNSUPPORTED, …)
+/// too, so a host can tell "no server" from "unsupported configuration".
 class error : public std::runtime_error {
 public:
     error(amio_status status, const char *message)
@@ -306,8 +308,14 @@ public:
         check(amio_stream_get_info(h_.get(), &i));
         return i;
     }
+    /// Starts (or restarts) the driver.
     void start() { check(amio_stream_start(h_.get())); }
+    /// Pauses the driver (not the transport: see stop_transport); start()
+    /// resumes.
+    void pause() { check(amio_stream_pause(h_.get())); }
+    /// The older name of pause(): stops the driver, not the transport.
     void stop() { check(amio_stream_stop(h_.get())); }
+    /// Stops the driver for good; events and input stay readable.
     void close() { check(amio_stream_close(h_.get())); }
     /// Schedules a change; `at` is a stream frame or AMIO_NOW. Returns its id.
     uint64_t schedule(const playspec &p, int64_t insert_at, int64_t start_from, uint64_t at = AMIO_NOW) {
@@ -315,7 +323,10 @@ public:
         check(amio_stream_schedule(h_.get(), p.get(), insert_at, start_from, at, &id));
         return id;
     }
+    /// Starts the transport at stream frame `at`.
     void roll(uint64_t at = AMIO_NOW) { check(amio_transport_roll(h_.get(), at)); }
+    /// Stops the transport at stream frame `at` (the driver keeps running,
+    /// silent).
     void stop_transport(uint64_t at = AMIO_NOW) { check(amio_transport_stop(h_.get(), at)); }
     void locate(int64_t position, uint64_t at = AMIO_NOW) { check(amio_transport_locate(h_.get(), position, at)); }
     amio_position position() const {

@@ -2,8 +2,6 @@
 
 use std::ffi::{c_char, c_void, CString};
 
-use amio_core::{AudioDriver, NullConfig, NullDriver};
-
 use crate::args::{optional_text, text};
 use crate::status::{amio_status, guard, Failure, AMIO_OK};
 
@@ -49,7 +47,7 @@ pub unsafe extern "C" fn amio_backends(
 ) -> amio_status {
     guard("amio_backends", || {
         let cb = callback.ok_or_else(|| Failure::null("callback"))?;
-        for b in amio_core::backend::list() {
+        for b in amio_plugin::registry::list() {
             let location = b
                 .path
                 .as_ref()
@@ -96,15 +94,9 @@ pub unsafe extern "C" fn amio_backend_devices(
             )
         };
         let options = options.unwrap_or_default();
-        let devices = if backend == "null" {
-            let config =
-                NullConfig::from_options(amio_core::plugin::PluginOptions::parse(&options)?)?;
-            NullDriver::new(config).devices()?
-        } else {
-            amio_core::backend::driver(&backend, &options)?
-                .driver
-                .devices()?
-        };
+        let devices = amio_plugin::registry::driver(&backend, &options)?
+            .driver
+            .devices()?;
         for d in devices {
             let (name, description) = (c(&d.name), c(&d.description));
             // SAFETY: the host's callback, with strings valid for the call.

@@ -18,7 +18,13 @@
 //!   buffer comes with its length.
 //! - No panic crosses the boundary.
 //! - Each function's docs say which thread may call it. "Control thread":
-//!   any thread, calls on one stream are serialised internally.
+//!   any thread, calls on one stream are serialised internally. Start,
+//!   pause, close, wait and free are refused from inside a libamio callback
+//!   (`AMIO_ERROR_IN_CALLBACK`), and so is any other control call made from
+//!   an output or input callback while another thread starts, pauses,
+//!   closes or frees that stream: those wait for the callback's thread.
+//!   "Any thread": also from inside a callback while another thread stops
+//!   the stream (the position, the stream's info and its events).
 
 #![allow(non_camel_case_types)]
 

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use amio_core::{EntryRule, Error};
+use amio_core::{DriverErrorKind, EntryRule, Error};
 
 /// What every fallible function returns. The values are fixed and never
 /// reused; a readable message for the last failure on the calling thread is
@@ -42,7 +42,8 @@ pub enum amio_status {
     /// A backend's plugin cannot be used (another ABI version, not a
     /// plugin, not loadable).
     AMIO_ERROR_PLUGIN = 13,
-    /// The driver failed (no server, no device, …).
+    /// The driver failed in a way none of the driver statuses from
+    /// `AMIO_ERROR_NO_SERVER` on describes; the message says how.
     AMIO_ERROR_DRIVER = 14,
     /// The call needs another mode of the stream (stepping a stream that
     /// is not stepped, …).
@@ -59,6 +60,20 @@ pub enum amio_status {
     /// stopping, starting, waiting for or freeing the stream would wait
     /// for): call it from the control thread.
     AMIO_ERROR_IN_CALLBACK = 19,
+    /// The driver found no sound server (JACK, PulseAudio, …) running or
+    /// reachable; amio never starts one.
+    AMIO_ERROR_NO_SERVER = 20,
+    /// The driver found no such device, or it went away.
+    AMIO_ERROR_NO_DEVICE = 21,
+    /// The device is in use by another program.
+    AMIO_ERROR_DEVICE_BUSY = 22,
+    /// The device or server cannot do what was asked (frame rate, period,
+    /// channels, sample format).
+    AMIO_ERROR_UNSUPPORTED = 23,
+    /// A system library the backend needs (libjack, …) is not installed.
+    AMIO_ERROR_LIBRARY_MISSING = 24,
+    /// The system refused the driver access (permissions).
+    AMIO_ERROR_PERMISSION_DENIED = 25,
 }
 
 pub use amio_status::*;
@@ -90,6 +105,20 @@ fn rule_code(rule: &EntryRule) -> amio_entry_rule {
         EntryRule::FadesTooLong { .. } => AMIO_RULE_FADES_TOO_LONG,
         EntryRule::FrameRateMismatch { .. } => AMIO_RULE_FRAME_RATE,
         _ => 0,
+    }
+}
+
+/// The status of a driver's error of `kind`. A kind this libamio does not
+/// know yet is `AMIO_ERROR_DRIVER`, as `DriverErrorKind::Other` is.
+pub(crate) fn driver_status(kind: DriverErrorKind) -> amio_status {
+    match kind {
+        DriverErrorKind::NoServer => AMIO_ERROR_NO_SERVER,
+        DriverErrorKind::NoDevice => AMIO_ERROR_NO_DEVICE,
+        DriverErrorKind::DeviceBusy => AMIO_ERROR_DEVICE_BUSY,
+        DriverErrorKind::Unsupported => AMIO_ERROR_UNSUPPORTED,
+        DriverErrorKind::LibraryMissing => AMIO_ERROR_LIBRARY_MISSING,
+        DriverErrorKind::PermissionDenied => AMIO_ERROR_PERMISSION_DENIED,
+        _ => AMIO_ERROR_DRIVER,
     }
 }
 
@@ -151,7 +180,7 @@ impl From<Error> for Failure {
             Error::AlreadyRunning => AMIO_ERROR_ALREADY_RUNNING,
             Error::NoBackend { .. } => AMIO_ERROR_UNKNOWN_BACKEND,
             Error::Plugin { .. } => AMIO_ERROR_PLUGIN,
-            Error::Driver { .. } => AMIO_ERROR_DRIVER,
+            Error::Driver { kind, .. } => driver_status(*kind),
             Error::Io { .. } => AMIO_ERROR_IO,
             _ => AMIO_ERROR_INTERNAL,
         };
@@ -261,6 +290,12 @@ pub extern "C" fn amio_status_name(status: i32) -> *const c_char {
         17 => b"AMIO_ERROR_CLOSED\0",
         18 => b"AMIO_ERROR_INTERNAL\0",
         19 => b"AMIO_ERROR_IN_CALLBACK\0",
+        20 => b"AMIO_ERROR_NO_SERVER\0",
+        21 => b"AMIO_ERROR_NO_DEVICE\0",
+        22 => b"AMIO_ERROR_DEVICE_BUSY\0",
+        23 => b"AMIO_ERROR_UNSUPPORTED\0",
+        24 => b"AMIO_ERROR_LIBRARY_MISSING\0",
+        25 => b"AMIO_ERROR_PERMISSION_DENIED\0",
         _ => b"AMIO_UNKNOWN_STATUS\0",
     };
     name.as_ptr().cast()
@@ -287,4 +322,70 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<(
     // SAFETY: non-NULL, and valid per the caller's contract.
     unsafe { out.write(value) };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn name(status: i32) -> &'static str {
+        // SAFETY: amio_status_name returns a static NUL-terminated string.
+        unsafe { CStr::from_ptr(amio_status_name(status)) }
+            .to_str()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn every_status_has_its_name_and_fixed_value() {
+        let all = [
+            (AMIO_OK, 0, "AMIO_OK"),
+            (AMIO_ERROR_DRIVER, 14, "AMIO_ERROR_DRIVER"),
+            (AMIO_ERROR_IN_CALLBACK, 19, "AMIO_ERROR_IN_CALLBACK"),
+            (AMIO_ERROR_NO_SERVER, 20, "AMIO_ERROR_NO_SERVER"),
+            (AMIO_ERROR_NO_DEVICE, 21, "AMIO_ERROR_NO_DEVICE"),
+            (AMIO_ERROR_DEVICE_BUSY, 22, "AMIO_ERROR_DEVICE_BUSY"),
+            (AMIO_ERROR_UNSUPPORTED, 23, "AMIO_ERROR_UNSUPPORTED"),
+            (AMIO_ERROR_LIBRARY_MISSING, 24, "AMIO_ERROR_LIBRARY_MISSING"),
+            (
+                AMIO_ERROR_PERMISSION_DENIED,
+                25,
+                "AMIO_ERROR_PERMISSION_DENIED",
+            ),
+        ];
+        for (status, value, text) in all {
+            assert_eq!(status as i32, value);
+            assert_eq!(name(value), text);
+        }
+        for value in 0..=25 {
+            assert_ne!(name(value), "AMIO_UNKNOWN_STATUS", "{value}");
+        }
+        assert_eq!(name(26), "AMIO_UNKNOWN_STATUS");
+    }
+
+    #[test]
+    fn driver_error_kinds_have_statuses_of_their_own() {
+        let statuses: Vec<amio_status> = DriverErrorKind::ALL
+            .into_iter()
+            .map(|kind| Failure::from(Error::driver("test", kind, "message")).status)
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                AMIO_ERROR_DRIVER,
+                AMIO_ERROR_NO_SERVER,
+                AMIO_ERROR_NO_DEVICE,
+                AMIO_ERROR_DEVICE_BUSY,
+                AMIO_ERROR_UNSUPPORTED,
+                AMIO_ERROR_LIBRARY_MISSING,
+                AMIO_ERROR_PERMISSION_DENIED,
+            ]
+        );
+        let f = Failure::from(Error::driver(
+            "jack",
+            DriverErrorKind::NoServer,
+            "no JACK server",
+        ));
+        assert_eq!(f.message, "jack: no JACK server");
+    }
 }

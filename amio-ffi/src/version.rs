@@ -30,5 +30,5 @@ pub extern "C" fn amio_abi_version() -> u32 {
 /// The driver-plugin table version this library loads. Any thread.
 #[no_mangle]
 pub extern "C" fn amio_plugin_abi_version() -> u32 {
-    amio_core::plugin::PLUGIN_ABI_VERSION
+    amio_plugin::abi::PLUGIN_ABI_VERSION
 }

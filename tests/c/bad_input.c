@@ -10,6 +10,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Status values are fixed and never reused: a host compiled against an
+ * older header keeps its meaning. */
+_Static_assert(AMIO_OK == 0 && AMIO_ERROR_NULL_POINTER == 1 && AMIO_ERROR_INVALID_HANDLE == 2, "status values");
+_Static_assert(AMIO_ERROR_DRIVER == 14 && AMIO_ERROR_CONFIG == 16 && AMIO_ERROR_IN_CALLBACK == 19, "status values");
+_Static_assert(AMIO_ERROR_NO_SERVER == 20 && AMIO_ERROR_NO_DEVICE == 21 && AMIO_ERROR_DEVICE_BUSY == 22,
+               "driver status values");
+_Static_assert(AMIO_ERROR_UNSUPPORTED == 23 && AMIO_ERROR_LIBRARY_MISSING == 24 &&
+                   AMIO_ERROR_PERMISSION_DENIED == 25,
+               "driver status values");
+
 static int failures = 0;
 
 static void expect_status(const char *what, amio_status got, amio_status want, const char *needle) {
@@ -128,9 +138,25 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_INVALID_ARGUMENT, "clamp is 7");
     CHECK(amio_stream_config_init(&cfg));
     cfg.options = "mode=sideways";
-    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "stepped, paced or offline");
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "stepped, paced");
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "configuration: mode (options line 1)");
     cfg.options = "colour=blue";
     EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "\"colour\" is not an option");
+    /* A bad value names its option, its line and the rule. */
+    cfg.options = "mode=paced\nframes=lots";
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG,
+                  "configuration: frames (options line 2) is \"lots\", not a whole number");
+    cfg.options = "loopback=sometimes";
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG,
+                  "configuration: loopback (options line 1) is \"sometimes\", not true or false");
+    cfg.options = "mode";
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_CONFIG, "is not key=value");
+    /* A driver's error kind is its status: the null backend has one
+     * device, "null". */
+    cfg.options = NULL;
+    cfg.device = "not-null";
+    EXPECT_STATUS(amio_stream_open("null", &cfg, &st), AMIO_ERROR_NO_DEVICE, "null: ");
+    cfg.device = NULL;
     cfg.options = NULL;
     EXPECT_STATUS(amio_stream_open("nope", &cfg, &st), AMIO_ERROR_UNKNOWN_BACKEND, "no backend \"nope\"");
     EXPECT_STATUS(amio_stream_open(bad_backend, &cfg, &st), AMIO_ERROR_PLUGIN, "plugin ABI version 999");
@@ -222,6 +248,9 @@ int main(int argc, char **argv) {
 
     /* Status names are fixed. */
     EXPECT(strcmp(amio_status_name(AMIO_ERROR_PLUGIN), "AMIO_ERROR_PLUGIN") == 0);
+    EXPECT(strcmp(amio_status_name(AMIO_ERROR_NO_SERVER), "AMIO_ERROR_NO_SERVER") == 0);
+    EXPECT(strcmp(amio_status_name(AMIO_ERROR_PERMISSION_DENIED), "AMIO_ERROR_PERMISSION_DENIED") == 0);
+    EXPECT(strcmp(amio_status_name(26), "AMIO_UNKNOWN_STATUS") == 0);
     EXPECT(strcmp(amio_status_name(12345), "AMIO_UNKNOWN_STATUS") == 0);
 
     if (failures) {

@@ -1,7 +1,7 @@
 /* A C host that fails to open a stream 100 times on every backend (a
  * device that does not exist, a JACK server that is not running, options
  * that are wrong): run under valgrind with leak checking, nothing may be
- * lost. Exits 0 on success. */
+ * lost. Each failure's status tells its kind. Exits 0 on success. */
 #include <amio.h>
 
 #include <stdio.h>
@@ -19,11 +19,11 @@ struct attempt {
 
 int main(void) {
     const struct attempt attempts[] = {
-        {"alsa", "playback=amio_no_such_pcm\ncapture=amio_no_such_pcm", NULL, AMIO_ERROR_DRIVER},
-        {"jack", "server=amio-no-such-server", NULL, AMIO_ERROR_DRIVER},
-        {"cpal", "host=alsa\noutput=amio_no_such_device\ninput=amio_no_such_device", NULL, AMIO_ERROR_DRIVER},
+        {"alsa", "playback=amio_no_such_pcm\ncapture=amio_no_such_pcm", NULL, AMIO_ERROR_NO_DEVICE},
+        {"jack", "server=amio-no-such-server", NULL, AMIO_ERROR_NO_SERVER},
+        {"cpal", "host=alsa\noutput=amio_no_such_device\ninput=amio_no_such_device", NULL, AMIO_ERROR_NO_DEVICE},
         {"null", "mode=sideways", NULL, AMIO_ERROR_CONFIG},
-        {"null", NULL, "not-null", AMIO_ERROR_DRIVER},
+        {"null", NULL, "not-null", AMIO_ERROR_NO_DEVICE},
         {"nonesuch", NULL, NULL, AMIO_ERROR_UNKNOWN_BACKEND},
     };
     for (size_t a = 0; a < sizeof attempts / sizeof attempts[0]; a++) {

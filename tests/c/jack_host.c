@@ -57,6 +57,28 @@ int main(int argc, char **argv) {
     CHECK(amio_backend_devices("jack", device_options, device, NULL));
     EXPECT(devices == 1);
 
+    /* A host tells "no server" from "unsupported configuration" by
+     * status: a server that is not running, a frame rate the running one
+     * does not have. Nothing is made. */
+    amio_stream_config bad;
+    CHECK(amio_stream_config_init(&bad));
+    char no_server[256];
+    snprintf(no_server, sizeof no_server, "server=%s-not-running\nclient_name=chost\n", server);
+    bad.options = no_server;
+    amio_stream *none = NULL;
+    amio_status s = amio_stream_open("jack", &bad, &none);
+    if (s != AMIO_ERROR_NO_SERVER) {
+        fprintf(stderr, "no server: %s (%s)\n", amio_status_name(s), amio_last_error());
+    }
+    EXPECT(s == AMIO_ERROR_NO_SERVER && none == NULL);
+    bad.options = options;
+    bad.frame_rate = 44100;
+    s = amio_stream_open("jack", &bad, &none);
+    if (s != AMIO_ERROR_UNSUPPORTED) {
+        fprintf(stderr, "44100 Hz: %s (%s)\n", amio_status_name(s), amio_last_error());
+    }
+    EXPECT(s == AMIO_ERROR_UNSUPPORTED && none == NULL && strstr(amio_last_error(), "44100"));
+
     amio_stream_config cfg;
     CHECK(amio_stream_config_init(&cfg));
     cfg.in_channels = 1;

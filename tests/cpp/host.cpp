@@ -49,6 +49,15 @@ int main(int argc, char **argv) {
     } catch (const amio::error &e) {
         EXPECT(e.status() == AMIO_ERROR_UNKNOWN_BACKEND);
     }
+    // A driver's error says its kind by status: no such device.
+    try {
+        amio_stream_config missing = amio::stream::config();
+        missing.device = "not-null";
+        amio::stream bad("null", missing);
+        EXPECT(false);
+    } catch (const amio::error &e) {
+        EXPECT(e.status() == AMIO_ERROR_NO_DEVICE);
+    }
 
     amio_stream_config cfg = amio::stream::config();
     cfg.in_channels = 0;
@@ -60,7 +69,17 @@ int main(int argc, char **argv) {
     EXPECT(id == 1);
     s.roll(0);
     s.start();
+    // Pausing the driver keeps the engine's state; a paused stepped stream
+    // does not step.
+    s.pause();
     std::vector<float> in, out(200 * 2);
+    try {
+        s.step(200, in, out);
+        EXPECT(false);
+    } catch (const amio::error &e) {
+        EXPECT(e.status() == AMIO_ERROR_NOT_RUNNING);
+    }
+    s.start();
     s.step(200, in, out);
 
     // Expected: entry 0 plays ramp[10 + p - 5] for p in 5..55; entry 1 the
