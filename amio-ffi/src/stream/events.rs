@@ -120,7 +120,8 @@ impl EventQueue {
 
     /// The next event, if one is queued.
     pub(super) fn pop(&self) -> Option<Event> {
-        let event = lock(&self.queue).pop_front();
+        let mut queue = lock(&self.queue);
+        let event = queue.pop_front();
         self.remember_meter(&event);
         event
     }
@@ -133,11 +134,12 @@ impl EventQueue {
         if event.is_none() {
             wake.rearm();
         }
-        drop(queue);
         self.remember_meter(&event);
         event
     }
 
+    /// Keeps a meter event for [`amio_stream_meter_levels`]; called under
+    /// the queue's lock, so the last one polled is the one kept.
     fn remember_meter(&self, event: &Option<Event>) {
         if let Some(Event::Meter(m)) = event {
             *lock(&self.last_meter) = Some(m.clone());
