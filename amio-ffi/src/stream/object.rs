@@ -104,10 +104,12 @@ impl Drop for StreamGuard<'_> {
 }
 
 impl StreamObject {
-    pub(super) fn new(stream: Stream, null: Option<NullControl>) -> StreamObject {
+    pub(super) fn new(mut stream: Stream, null: Option<NullControl>) -> StreamObject {
+        let interface = stream.interface();
+        let (position, info) = (interface.position_reader(), interface.info().clone());
         StreamObject {
-            position: stream.position_reader(),
-            info: stream.info().clone(),
+            position,
+            info,
             stream: Mutex::new(stream),
             lifecycle: Mutex::new(0),
             released: Condvar::new(),
