@@ -13,16 +13,16 @@ use std::sync::Arc;
 use rtrb::{Consumer, Producer};
 
 use crate::capture::{self, ChunkInfo, InputChunk, InputReader};
-use crate::queue::{Action, Change, Command, Message};
 use crate::driver::StreamInfo;
+use crate::engine::live_meter::{LiveMeter, MeterLevels};
 use crate::engine::{Engine, EngineParts};
 use crate::error::{Error, Result};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
 use crate::limits::{self, at_most};
-use crate::engine::live_meter::{LiveMeter, MeterLevels};
 use crate::meter::Metering;
 use crate::playspec::mix::{Prepared, Scratch};
 use crate::playspec::Playspec;
+use crate::queue::{Action, Change, Command, Message};
 use crate::shared::{PositionReader, Shared};
 
 /// How an interface behaves, beyond what the driver negotiated.

@@ -21,8 +21,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::driver::{
-    AudioDriver, BackendConfig, BackendOptions, DeviceInfo, Lease, Notifier, Runtime,
-    StreamConfig, StreamInfo,
+    AudioDriver, BackendConfig, BackendOptions, DeviceInfo, Lease, Notifier, Runtime, StreamConfig,
+    StreamInfo,
 };
 use crate::error::{Error, Result};
 use crate::event::FaultKind;
@@ -449,7 +449,9 @@ impl NullControl {
             });
         }
         runtime.callback(|rt| rt.process_interleaved(frames, input, output));
-        self.0.frames_run.fetch_add(frames as u64, Ordering::Relaxed);
+        self.0
+            .frames_run
+            .fetch_add(frames as u64, Ordering::Relaxed);
         Ok(())
     }
 

@@ -123,17 +123,21 @@ unsafe extern "C" fn lease_process(
         // SAFETY: the caller passes room for `frames * out_channels`
         // samples (LeaseOps::process); checked against max_period below
         // before any is written beyond silence.
-        unsafe { std::slice::from_raw_parts_mut(output, n.min(cell.max_period) * cell.out_channels) }
+        unsafe {
+            std::slice::from_raw_parts_mut(output, n.min(cell.max_period) * cell.out_channels)
+        }
     };
     if n > cell.max_period {
         out.fill(0.0);
         return LEASE_FAILED;
     }
     let idle = generation << 2 | IDLE;
-    if let Err(state) =
-        cell.state
-            .compare_exchange(idle, generation << 2 | BUSY, Ordering::Acquire, Ordering::Relaxed)
-    {
+    if let Err(state) = cell.state.compare_exchange(
+        idle,
+        generation << 2 | BUSY,
+        Ordering::Acquire,
+        Ordering::Relaxed,
+    ) {
         out.fill(0.0);
         return if state >> 2 == generation && state & PHASE == FAILED {
             LEASE_FAILED
@@ -169,8 +173,10 @@ unsafe extern "C" fn lease_process(
             cell.state
                 .store(generation << 2 | FAILED, Ordering::Release);
             out.fill(0.0);
-            cell.notifier
-                .fatal(FaultKind::ThreadFailed, "the engine panicked on the audio thread");
+            cell.notifier.fatal(
+                FaultKind::ThreadFailed,
+                "the engine panicked on the audio thread",
+            );
             drop(payload);
             LEASE_FAILED
         }

@@ -336,8 +336,12 @@ fn null_driver_sizes_are_checked() {
     // Stepping more frames than a buffer can hold is refused, never wrapped.
     let driver = null("mode=stepped");
     let control = driver.control();
-    let mut stream =
-        Stream::open(Box::new(driver), &StreamConfig::default(), &Config::default()).unwrap();
+    let mut stream = Stream::open(
+        Box::new(driver),
+        &StreamConfig::default(),
+        &Config::default(),
+    )
+    .unwrap();
     stream.start().unwrap();
     assert_eq!(
         control

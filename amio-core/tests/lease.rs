@@ -74,7 +74,11 @@ impl AudioDriver for TestDriver {
     fn start(&mut self, lease: Lease) -> Result<()> {
         let mut runtime = Runtime::new(lease)?;
         self.stop.store(false, Ordering::Release);
-        let (seen, stop, panic_at) = (Arc::clone(&self.seen), Arc::clone(&self.stop), self.panic_at);
+        let (seen, stop, panic_at) = (
+            Arc::clone(&self.seen),
+            Arc::clone(&self.stop),
+            self.panic_at,
+        );
         self.thread = Some(std::thread::spawn(move || {
             let mut period = 0;
             while !stop.load(Ordering::Acquire) {

@@ -12,11 +12,11 @@ use std::os::fd::RawFd;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use amio_plugin::registry as backend;
 use amio_core::{
     Config, Event, FaultKind, InputChunk, Meter, MeterWindow, Metering, NullControl, OutcomeKind,
     PositionReader, Stream, StreamConfig, StreamInfo,
 };
+use amio_plugin::registry as backend;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 

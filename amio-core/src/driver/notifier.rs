@@ -223,9 +223,7 @@ unsafe extern "C" fn shared_release(ctx: *const c_void) {
 
 unsafe extern "C" fn shared_xrun(ctx: *const c_void) {
     // SAFETY: see `shared`.
-    unsafe { shared(ctx) }
-        .xruns
-        .fetch_add(1, Ordering::Relaxed);
+    unsafe { shared(ctx) }.xruns.fetch_add(1, Ordering::Relaxed);
 }
 
 unsafe extern "C" fn shared_set_latency(ctx: *const c_void, capture: u64, playback: u64) {

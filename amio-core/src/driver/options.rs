@@ -153,7 +153,9 @@ mod tests {
         assert_eq!(o.take_u64("a").unwrap(), Some(12));
         assert_eq!(o.take_bool("b").unwrap(), Some(true));
         assert_eq!(o.take_list("c").unwrap(), vec!["x", "y"]);
-        let e = o.take_choice("d", &[("left", 0), ("right", 1)]).unwrap_err();
+        let e = o
+            .take_choice("d", &[("left", 0), ("right", 1)])
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "configuration: d (options line 5) is \"up\", not one of left, right"

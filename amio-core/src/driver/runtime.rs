@@ -176,10 +176,10 @@ impl Runtime {
             frames,
             &mut (
                 |offset: usize, buf: &mut [f32]| {
-                let src = input.get(offset * ic..).unwrap_or(&[]);
-                let k = buf.len().min(src.len());
-                buf[..k].copy_from_slice(&src[..k]);
-                buf[k..].fill(0.0);
+                    let src = input.get(offset * ic..).unwrap_or(&[]);
+                    let k = buf.len().min(src.len());
+                    buf[..k].copy_from_slice(&src[..k]);
+                    buf[k..].fill(0.0);
                 },
                 |offset: usize, out: &[f32]| {
                     let dst = output.get_mut(offset * oc..).unwrap_or(&mut []);
@@ -194,7 +194,9 @@ impl Runtime {
     fn fail(&mut self, message: &str) {
         if !self.failed {
             self.failed = true;
-            self.lease.notifier().fatal(FaultKind::ThreadFailed, message);
+            self.lease
+                .notifier()
+                .fatal(FaultKind::ThreadFailed, message);
         }
     }
 }

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use rtrb::{Consumer, Producer};
 
 use crate::capture::{CaptureWriter, Tag, TagHistory};
-use crate::queue::{Action, Change, Command, Message};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
-use live_meter::LiveMeter;
 use crate::playspec::mix::{self, Scratch};
+use crate::queue::{Action, Change, Command, Message};
 use crate::shared::Shared;
+use live_meter::LiveMeter;
 
 pub(crate) mod live_meter;
 
