@@ -46,8 +46,22 @@ pub const fn table<F: PluginFactory>() -> PluginOps {
 /// (a `fn(&str) -> amio_core::Result<Box<dyn AudioDriver>>`) makes from
 /// their options.
 ///
-/// ```ignore
-/// amio_plugin::export_plugin!(amio_plugin_jack, c"jack", make_jack_driver);
+/// ```
+/// use amio_core::driver::BackendConfig;
+/// use amio_core::{AudioDriver, NullConfig, NullDriver, Result};
+///
+/// fn make_driver(options: &str) -> Result<Box<dyn AudioDriver>> {
+///     Ok(Box::new(NullDriver::new(NullConfig::from_options(options)?)))
+/// }
+///
+/// amio_plugin::export_plugin!(amio_plugin_example, c"example", make_driver);
+///
+/// // SAFETY: the entry point only returns its static table.
+/// let table = unsafe { &*amio_plugin_example() };
+/// let plugin = amio_plugin::Plugin::linked(table, "example")?;
+/// let mut driver = plugin.driver("mode=paced")?;
+/// assert_eq!(driver.backend(), "example");
+/// # Ok::<(), amio_core::Error>(())
 /// ```
 #[macro_export]
 macro_rules! export_plugin {

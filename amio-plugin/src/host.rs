@@ -18,7 +18,8 @@ use crate::search::{file_name, search_path};
 /// A loaded plugin.
 #[derive(Clone)]
 pub struct Plugin {
-    library: Arc<libloading::Library>,
+    /// The shared object, or `None` for a table linked into this program.
+    library: Option<Arc<libloading::Library>>,
     ops: &'static PluginOps,
     backend: String,
     path: PathBuf,
@@ -103,11 +104,30 @@ pub fn load_path(path: &Path, backend: &str) -> Result<Plugin> {
     if ops.is_null() {
         return Err(fail("its entry point returned no table".into(), false));
     }
-    // SAFETY: the first two fields are the same in every ABI version, and
-    // the table lives as long as the library (RTLD_NODELETE: for ever).
+    // SAFETY: the entry point returns a table that lives as long as the
+    // library, which is never unloaded (RTLD_NODELETE); its first two
+    // fields are the same in every ABI version, and `checked` reads the
+    // rest only once they match this one's.
+    let ops = unsafe { checked(ops) }.map_err(|(problem, abi)| fail(problem, abi))?;
+    Ok(Plugin {
+        library: Some(Arc::new(library)),
+        ops,
+        backend: backend.into(),
+        path: path.to_path_buf(),
+    })
+}
+
+/// Checks a plugin table: its ABI version and size, then every slot.
+///
+/// # Safety
+/// `ops` must point to a table that lives for the rest of the process and
+/// whose first two fields are `abi_version` and `size` (as in every
+/// version of the ABI).
+unsafe fn checked(ops: *const PluginOps) -> Result<&'static PluginOps, (String, bool)> {
+    // SAFETY: per the contract, the first two fields are readable.
     let (version, size) = unsafe { ((*ops).abi_version, (*ops).size) };
     if version != PLUGIN_ABI_VERSION || size as usize != std::mem::size_of::<PluginOps>() {
-        return Err(fail(
+        return Err((
             format!(
                 "plugin ABI version {version} (table of {size} bytes), this amio speaks version {PLUGIN_ABI_VERSION} ({} bytes); rebuild the plugin",
                 std::mem::size_of::<PluginOps>()
@@ -115,21 +135,38 @@ pub fn load_path(path: &Path, backend: &str) -> Result<Plugin> {
             true,
         ));
     }
-    // SAFETY: version and size match, so the table has this layout; the
-    // library is never unloaded (RTLD_NODELETE), so it is 'static.
+    // SAFETY: version and size match, so the table has this layout; it
+    // lives for the rest of the process.
     let ops: &'static PluginOps = unsafe { &*ops };
     if let Some(slot) = ops.missing_slot() {
-        return Err(fail(
+        return Err((
             format!("its table has no {slot} function (the slot is empty)"),
             false,
         ));
     }
-    Ok(Plugin {
-        library: Arc::new(library),
-        ops,
-        backend: backend.into(),
-        path: path.to_path_buf(),
-    })
+    Ok(ops)
+}
+
+impl Plugin {
+    /// A plugin whose table is linked into this program (a driver exported
+    /// with [`export_plugin!`](crate::export_plugin) in the same binary),
+    /// checked as [`load_path`] checks a loaded one. The driver then runs
+    /// through the same C table and the same lease as a loaded plugin's.
+    pub fn linked(ops: &'static PluginOps, backend: &str) -> Result<Plugin> {
+        // SAFETY: a 'static table; its first two fields are the version's.
+        let ops = unsafe { checked(ops) }.map_err(|(problem, abi_mismatch)| Error::Plugin {
+            backend: backend.into(),
+            path: PathBuf::from("(linked in)"),
+            problem,
+            abi_mismatch,
+        })?;
+        Ok(Plugin {
+            library: None,
+            ops,
+            backend: backend.into(),
+            path: PathBuf::from("(linked in)"),
+        })
+    }
 }
 
 /// Calls a slot checked full at load.
