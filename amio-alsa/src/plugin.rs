@@ -95,7 +95,7 @@ mod tests {
         let error = |text| AlsaConfig::from_options(text).unwrap_err().to_string();
         assert_eq!(
             error("format=u8"),
-            "configuration: format (options line 1) is \"u8\", not one of f32, s32, s24, s16"
+            "configuration: format (options line 1) is \"u8\"; it takes f32, s32, s24 or s16"
         );
         assert_eq!(
             error("period=-1"),

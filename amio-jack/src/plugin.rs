@@ -120,7 +120,7 @@ mod tests {
         let err = JackConfig::from_options("connect=all").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "configuration: connect (options line 1) is \"all\", not one of physical, none, ports"
+            "configuration: connect (options line 1) is \"all\"; it takes physical, none or ports"
         );
         let err = JackConfig::from_options("connect_outputs=system:playback_1").unwrap_err();
         assert!(err.to_string().contains("need connect=ports"), "{err}");

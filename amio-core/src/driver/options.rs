@@ -92,12 +92,8 @@ impl BackendOptions {
                 .ok_or_else(|| Error::Config {
                     field: key,
                     rule: format!(
-                        "(options line {line}) is {value:?}, not one of {}",
-                        choices
-                            .iter()
-                            .map(|(name, _)| *name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        "(options line {line}) is {value:?}; it takes {}",
+                        one_of(choices.iter().map(|(name, _)| *name))
                     ),
                 }),
         }
@@ -123,6 +119,16 @@ impl BackendOptions {
                 rule: format!("(line {line}) {key:?} is not an option of the {backend} backend"),
             }),
         }
+    }
+}
+
+/// "a, b or c".
+fn one_of<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    match names.split_last() {
+        None => "nothing".into(),
+        Some((last, [])) => (*last).into(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
 
@@ -158,7 +164,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "configuration: d (options line 5) is \"up\", not one of left, right"
+            "configuration: d (options line 5) is \"up\"; it takes left or right"
         );
         assert!(o.finish("test").is_ok());
         let mut o = BackendOptions::parse("period=x").unwrap();
