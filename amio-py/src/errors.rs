@@ -5,7 +5,7 @@
 //! Python programmer expects (`ValueError`, `OSError`, …); this module picks
 //! the class for each [`amio_core::Error`] and fills in its attributes.
 
-use amio_core::Error;
+use amio_core::{DriverErrorKind, Error};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -94,7 +94,13 @@ pub(crate) fn to_py(py: Python<'_>, error: Error) -> PyErr {
         Error::NoBackend { .. } | Error::Plugin { .. } => {
             raise(py, "BackendUnavailable", message, &[], runtime_error)
         }
-        Error::Driver { .. } => raise(py, "DriverError", message, &[], runtime_error),
+        Error::Driver { kind, .. } => raise(
+            py,
+            "DriverError",
+            message,
+            &[("kind", object(py, driver_kind_name(*kind)))],
+            runtime_error,
+        ),
         Error::Io { source, .. } => {
             let errno = source.raw_os_error();
             raise(
@@ -115,6 +121,19 @@ pub(crate) fn to_py(py: Python<'_>, error: Error) -> PyErr {
         }
         _ if is_format_error(&error) => raise(py, "FormatError", message, &[], value_error),
         _ => raise(py, "InvalidArgument", message, &[], value_error),
+    }
+}
+
+/// The Python name of a driver error's kind (`DriverError.kind`).
+fn driver_kind_name(kind: DriverErrorKind) -> &'static str {
+    match kind {
+        DriverErrorKind::NoServer => "no_server",
+        DriverErrorKind::NoDevice => "no_device",
+        DriverErrorKind::DeviceBusy => "device_busy",
+        DriverErrorKind::Unsupported => "unsupported",
+        DriverErrorKind::LibraryMissing => "library_missing",
+        DriverErrorKind::PermissionDenied => "permission_denied",
+        _ => "other",
     }
 }
 

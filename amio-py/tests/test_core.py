@@ -268,6 +268,9 @@ def test_stream_refusals():
     assert e.value.field == "mode"
     with pytest.raises(amio.ConfigError, match="is not key=value"):
         ac.Stream.open("null", options="nonsense")
+    with pytest.raises(amio.DriverError, match="no device") as e:
+        ac.Stream.open("null", device="speakers")
+    assert e.value.kind == "no_device"
     s = stepped(period=16, in_channels=2, out_channels=2)
     s.start()
     with pytest.raises(amio.InvalidArgument, match=r"step input: 3 frames of 2 channels"):

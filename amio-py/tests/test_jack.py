@@ -12,6 +12,7 @@ import os
 import subprocess
 
 import numpy as np
+import pytest
 
 import amio
 import amio.core as ac
@@ -233,3 +234,11 @@ def test_own_api_tags_on_jack(jack_server, tmp_path):
         assert np.all(expect_id == c.id), (c, expect_id[:3])
         assert np.all(expect_rolling == c.rolling)
         np.testing.assert_array_equal(c.position + (np.arange(c.frames) if c.rolling else 0), expect_position)
+
+
+def test_no_server_is_a_driver_error_of_its_kind():
+    # JACK_NO_START_SERVER is set for the whole suite: nothing starts one.
+    name = f"amio-nobody-{os.getpid()}"
+    with pytest.raises(amio.DriverError, match=name) as e:
+        amio.core.Stream.open("jack", options={"server": name})
+    assert e.value.kind == "no_server"

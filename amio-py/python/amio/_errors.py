@@ -62,7 +62,12 @@ class BackendUnavailable(BackendError):
 
 class DriverError(BackendError):
     """The backend's driver refused or failed (no server running, a device
-    busy or gone, a configuration it cannot run)."""
+    busy or gone, a configuration it cannot run). ``kind`` says which, for
+    programs that act on it: ``"no_server"``, ``"no_device"``,
+    ``"device_busy"``, ``"unsupported"``, ``"library_missing"``,
+    ``"permission_denied"`` or ``"other"``."""
+
+    kind: str = "other"
 
 
 class AmioOSError(AmioError, OSError):
