@@ -75,18 +75,12 @@ fn temp_pid(name: &str, file: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Whether process `pid` is gone (not merely someone else's).
+/// Whether process `pid` is gone, by `/proc` (Linux). Where `/proc` is
+/// not there to ask, no process counts as gone, so no temporary file of
+/// another writer is ever removed.
 fn process_is_gone(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill(2) with signal 0 sends nothing; it only asks whether
-    // the process exists. It touches no memory and is safe from any thread.
-    let r = unsafe { libc::kill(pid, 0) };
-    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    let proc = Path::new("/proc");
+    pid != 0 && proc.join("self").exists() && !proc.join(pid.to_string()).exists()
 }
 
 /// A file being written. [`PendingFile::commit`] puts it in place;

@@ -2,10 +2,11 @@
 //! atomics only, so no side ever blocks another.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{
-    fence, AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
-use std::sync::Arc;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::event::{DriverFault, FaultKind, PositionReport};
 
@@ -143,21 +144,18 @@ impl FaultSlot {
     }
 }
 
-/// The control side's wake-up: a file descriptor (Linux: an eventfd;
-/// elsewhere the write end of a pipe) that the engine makes readable when it
-/// has sent something, so a host can sleep in `poll`/an event loop instead of
-/// polling on a timer.
+/// The control side's wake-up: a file descriptor (one end of a
+/// non-blocking Unix socket pair) that the engine makes readable when it
+/// has sent something, so a host can sleep in `poll`/an event loop instead
+/// of polling on a timer.
 ///
 /// The engine signals at most once per [`Wake::rearm`]: the control side
 /// re-arms, then drains everything, so nothing sent after the drain started
-/// goes unnoticed and the audio thread makes one non-blocking `write` per
-/// drain at most, never more than one per period.
+/// goes unnoticed and the audio thread makes one non-blocking one-byte
+/// `write` per drain at most, never more than one per period.
 pub(crate) struct Wake {
-    /// The descriptor the host watches (-1 while nobody asked for one).
-    read_fd: AtomicI32,
-    /// The descriptor the engine writes to (the same as `read_fd` for an
-    /// eventfd).
-    write_fd: AtomicI32,
+    /// The pair (read end, write end), made on first use.
+    pair: OnceLock<(UnixStream, UnixStream)>,
     /// Whether the next signal should write.
     armed: AtomicBool,
 }
@@ -165,8 +163,7 @@ pub(crate) struct Wake {
 impl Default for Wake {
     fn default() -> Wake {
         Wake {
-            read_fd: AtomicI32::new(-1),
-            write_fd: AtomicI32::new(-1),
+            pair: OnceLock::new(),
             armed: AtomicBool::new(true),
         }
     }
@@ -174,110 +171,60 @@ impl Default for Wake {
 
 impl Wake {
     /// The descriptor to watch, made on first use. Control side.
-    pub(crate) fn fd(&self) -> std::io::Result<i32> {
-        let fd = self.read_fd.load(Ordering::Acquire);
-        if fd >= 0 {
-            return Ok(fd);
+    pub(crate) fn fd(&self) -> std::io::Result<RawFd> {
+        if let Some((read, _)) = self.pair.get() {
+            return Ok(read.as_raw_fd());
         }
-        let (read_fd, write_fd) = new_wake_fds()?;
-        // Published write end first: the engine only reads `write_fd`.
-        self.write_fd.store(write_fd, Ordering::Release);
-        self.read_fd.store(read_fd, Ordering::Release);
-        Ok(read_fd)
+        let (read, write) = UnixStream::pair()?;
+        read.set_nonblocking(true)?;
+        write.set_nonblocking(true)?;
+        // Another control-side call may have made one first: keep that one.
+        let _ = self.pair.set((read, write));
+        self.pair
+            .get()
+            .map(|(read, _)| read.as_raw_fd())
+            .ok_or_else(|| std::io::Error::other("the wake-up descriptor was not kept"))
     }
 
     /// Makes the descriptor readable if the control side is waiting (armed).
     ///
     /// Real-time safe and async-signal-safe: atomics and at most one
-    /// non-blocking `write` of 8 bytes.
+    /// non-blocking `write` of one byte.
     pub(crate) fn signal(&self) {
-        let fd = self.write_fd.load(Ordering::Acquire);
-        if fd >= 0 && self.armed.swap(false, Ordering::AcqRel) {
-            write_wake(fd);
+        if let Some((_, write)) = self.pair.get() {
+            if self.armed.swap(false, Ordering::AcqRel) {
+                write_wake(write);
+            }
         }
     }
 
     /// Makes the descriptor readable whether or not it is armed (a fatal
     /// driver error must always wake the host). Async-signal-safe.
     pub(crate) fn force(&self) {
-        let fd = self.write_fd.load(Ordering::Acquire);
-        if fd >= 0 {
+        if let Some((_, write)) = self.pair.get() {
             self.armed.store(false, Ordering::Release);
-            write_wake(fd);
+            write_wake(write);
         }
     }
 
     /// Empties the descriptor and arms it again. Control side, before
     /// draining events and input.
     pub(crate) fn rearm(&self) {
-        let fd = self.read_fd.load(Ordering::Acquire);
-        if fd < 0 {
+        let Some((read, _)) = self.pair.get() else {
             return;
-        }
+        };
         let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: `fd` is this Wake's own open, non-blocking descriptor
-            // (closed only when the Wake is dropped, which needs `&mut`), and
-            // `buf` is a valid buffer of the length passed.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 || (n as usize) < buf.len() {
-                break;
-            }
-        }
+        let mut read = read;
+        // Non-blocking: ends when empty (WouldBlock) or on any error.
+        while matches!(read.read(&mut buf), Ok(n) if n > 0) {}
         self.armed.store(true, Ordering::Release);
     }
 }
 
-impl Drop for Wake {
-    fn drop(&mut self) {
-        let (read_fd, write_fd) = (*self.read_fd.get_mut(), *self.write_fd.get_mut());
-        for fd in [read_fd, write_fd] {
-            if fd >= 0 {
-                // SAFETY: the descriptors were opened by `new_wake_fds` and are
-                // owned by this Wake, which is being dropped: nobody else can
-                // use them any more (every holder of `Shared` is gone).
-                unsafe { libc::close(fd) };
-            }
-            if read_fd == write_fd {
-                break;
-            }
-        }
-    }
-}
-
-fn write_wake(fd: i32) {
-    let one = 1u64.to_ne_bytes();
-    // SAFETY: `fd` is an open non-blocking descriptor owned by the Wake that
-    // outlives this call (the caller holds `Shared`); `one` is 8 valid bytes.
-    // A full counter or pipe (EAGAIN) already means "readable": ignored.
-    let _ = unsafe { libc::write(fd, one.as_ptr().cast(), one.len()) };
-}
-
-#[cfg(target_os = "linux")]
-fn new_wake_fds() -> std::io::Result<(i32, i32)> {
-    // SAFETY: eventfd takes no pointers; the result is checked.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((fd, fd))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn new_wake_fds() -> std::io::Result<(i32, i32)> {
-    let mut fds = [-1i32; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe writes.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    for fd in fds {
-        // SAFETY: `fd` was just opened by pipe and is owned here.
-        unsafe {
-            libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK);
-            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-    }
-    Ok((fds[0], fds[1]))
+/// One byte to the wake-up socket. A full socket (WouldBlock) already
+/// means "readable": ignored.
+fn write_wake(mut write: &UnixStream) {
+    let _ = write.write(&[1]);
 }
 
 /// Everything the three parties share.

@@ -57,6 +57,38 @@ fn by_content(start: &[u8]) -> Option<Format> {
     }
 }
 
+/// `O_NONBLOCK` where its value is the generic Linux one (checked against
+/// libc's in the tests).
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: Option<i32> = Some(0o4000);
+/// Elsewhere unknown here: regular files are checked before opening.
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+)))]
+const O_NONBLOCK: Option<i32> = None;
+
 /// Opens a file for reading only if it is a regular file: a directory, a
 /// named pipe, a device or a socket is refused ([`Error::NotAFile`]). The
 /// file is opened without blocking (`O_NONBLOCK`, which regular files
@@ -64,14 +96,30 @@ fn by_content(start: &[u8]) -> Option<Format> {
 /// put in its place after a check cannot make the open wait for a writer.
 pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|source| Error::Io {
-            context: format!("opening {}", path.display()),
-            source,
-        })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    match O_NONBLOCK {
+        Some(flag) => {
+            options.custom_flags(flag);
+        }
+        None => {
+            // Without the flag, refuse what is not a regular file before
+            // opening it (a pipe swapped in after this check could still
+            // make the open wait).
+            if let Ok(kind) = std::fs::metadata(path).map(|m| m.file_type()) {
+                if let Some(kind) = crate::pending_file::not_a_file(kind) {
+                    return Err(Error::NotAFile {
+                        path: path.to_owned(),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    let file = options.open(path).map_err(|source| Error::Io {
+        context: format!("opening {}", path.display()),
+        source,
+    })?;
     let kind = file
         .metadata()
         .map_err(|source| Error::Io {
@@ -146,6 +194,13 @@ impl Clip {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn o_nonblock_is_libcs() {
+        if let Some(flag) = O_NONBLOCK {
+            assert_eq!(flag, libc::O_NONBLOCK);
+        }
+    }
 
     /// An AU file of big-endian float samples (header of six words).
     fn au_bytes(rate: u32, channels: u32, samples: &[f32]) -> Vec<u8> {
