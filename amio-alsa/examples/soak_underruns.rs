@@ -60,10 +60,13 @@ fn run(stalls: u64) -> Result<(), String> {
     };
     let mut stream =
         Stream::open(Box::new(driver), &request, &Config::default()).map_err(|e| e.to_string())?;
-    stream.roll(Some(0)).map_err(|e| e.to_string())?;
+    stream
+        .interface_mut()
+        .roll(Some(0))
+        .map_err(|e| e.to_string())?;
     stream.start().map_err(|e| e.to_string())?;
     wait_until("the start", Duration::from_secs(20), || {
-        stream.position().stream_frame > 9_600
+        stream.interface().position().stream_frame > 9_600
     })?;
     let mut xruns = 0;
     let mut slowest = Duration::ZERO;
@@ -73,16 +76,16 @@ fn run(stalls: u64) -> Result<(), String> {
             handle.recoveries() >= k
         })?;
         slowest = slowest.max(took);
-        let at = stream.position().stream_frame;
+        let at = stream.interface().position().stream_frame;
         wait_until("the xrun event", Duration::from_secs(20), || {
-            for e in stream.events() {
+            for e in stream.interface_mut().events() {
                 if let Event::Xrun { count, .. } = e {
                     xruns = count;
                 }
             }
-            xruns >= k && stream.position().stream_frame > at + 2_400
+            xruns >= k && stream.interface().position().stream_frame > at + 2_400
         })?;
-        let r = stream.position();
+        let r = stream.interface().position();
         if r.position != r.stream_frame as i64 {
             return Err(format!(
                 "after stall {k}: position {} at stream frame {}",
@@ -91,7 +94,7 @@ fn run(stalls: u64) -> Result<(), String> {
         }
     }
     let recoveries = handle.recoveries();
-    let r = stream.position();
+    let r = stream.interface().position();
     stream.close().map_err(|e| e.to_string())?;
     println!(
         "ALSA underruns: {stalls} forced, {recoveries} recovered, {xruns} xrun events; timeline true (position {} at stream frame {}); slowest recovery {slowest:?}",

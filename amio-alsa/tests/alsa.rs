@@ -49,12 +49,13 @@ fn file_plugin(format: SampleFormat) {
     });
     let handle = driver.handle();
     let mut stream = Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
-    let primed = (stream.info().playback_latency + stream.info().period as u64) as usize;
-    issue(&mut stream);
+    let primed = (stream.interface().info().playback_latency
+        + stream.interface().info().period as u64) as usize;
+    issue(stream.interface_mut());
     let violations = rt_guard::violations();
     stream.start().unwrap();
     wait_until("a second of audio", Duration::from_secs(20), || {
-        stream.position().stream_frame > 48_000
+        stream.interface().position().stream_frame > 48_000
     });
     stream.close().unwrap();
     assert_eq!(
@@ -64,7 +65,7 @@ fn file_plugin(format: SampleFormat) {
     );
     // ALSA's null slave takes audio as fast as it is given: paced by clock.
     assert!(handle.paced_by_clock());
-    assert!(stream.events().iter().any(|e| matches!(
+    assert!(stream.interface_mut().events().iter().any(|e| matches!(
         e,
         Event::Notice {
             notice: Notice::PacedByClock,
@@ -145,7 +146,7 @@ fn an_unpaced_device_does_not_spin_a_core() {
         let handle = driver.handle();
         let mut stream =
             Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
-        issue(&mut stream);
+        issue(stream.interface_mut());
         let cpu = || {
             // SAFETY: rusage is plain old data; all zeroes is a valid value.
             let mut u: libc::rusage = unsafe { std::mem::zeroed() };
@@ -159,15 +160,16 @@ fn an_unpaced_device_does_not_spin_a_core() {
         // The driver stays at most its buffer (playback latency + a period)
         // ahead of the clock, plus the period it renders next; one more
         // period covers rounding.
-        let ahead = stream.info().playback_latency + 3 * stream.info().period as u64;
+        let ahead = stream.interface().info().playback_latency
+            + 3 * stream.interface().info().period as u64;
         // Taken before the driver's own clock starts: the bound below is
         // looser, never tighter, than the driver's.
         let (started, used) = (Instant::now(), cpu());
         stream.start().unwrap();
         wait_until("a second of audio", Duration::from_secs(20), || {
-            stream.position().stream_frame >= 48_000
+            stream.interface().position().stream_frame >= 48_000
         });
-        let frames = stream.position().stream_frame;
+        let frames = stream.interface().position().stream_frame;
         let (wall, used) = (started.elapsed(), cpu() - used);
         stream.close().unwrap();
         eprintln!(
@@ -227,18 +229,18 @@ fn through_jack_output_equals_the_null_render_and_input_carries_spec_tags() {
         let mut stream =
             Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
         eprintln!("capture linked to playback: {}", handle.linked());
-        issue(&mut stream);
+        issue(stream.interface_mut());
         stream.start().unwrap();
         let mut chunks = Vec::new();
         let mut events = Vec::new();
-        while stream.position().stream_frame < 72_000 {
-            chunks.extend(std::iter::from_fn(|| stream.read_input()));
-            events.extend(stream.events());
+        while stream.interface().position().stream_frame < 72_000 {
+            chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+            events.extend(stream.interface_mut().events());
             std::thread::sleep(Duration::from_millis(10));
         }
         stream.close().unwrap();
-        chunks.extend(std::iter::from_fn(|| stream.read_input()));
-        events.extend(stream.events());
+        chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+        events.extend(stream.interface_mut().events());
         let clean = clean_window(&events, 256, 0);
         let recorded_from = recorder.first_frame_time().unwrap();
         let recording = recorder.finish();
@@ -277,10 +279,10 @@ fn a_plug_pcm_converts_to_s16_for_the_jack_type() {
         });
         let mut stream =
             Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
-        issue(&mut stream);
+        issue(stream.interface_mut());
         stream.start().unwrap();
         wait_until("a second and a half", Duration::from_secs(20), || {
-            stream.position().stream_frame > 72_000
+            stream.interface().position().stream_frame > 72_000
         });
         stream.close().unwrap();
         let recording = recorder.finish();
@@ -317,10 +319,10 @@ fn stalls_cause_underruns_that_are_each_recovered_and_reported() {
         let handle = driver.handle();
         let mut stream =
             Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
-        stream.roll(Some(0)).unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
         stream.start().unwrap();
         wait_until("a start", Duration::from_secs(20), || {
-            stream.position().stream_frame > 9_600
+            stream.interface().position().stream_frame > 9_600
         });
         let mut xruns = 0;
         for k in 1..=3 {
@@ -328,18 +330,18 @@ fn stalls_cause_underruns_that_are_each_recovered_and_reported() {
             wait_until("the recovery", Duration::from_secs(20), || {
                 handle.recoveries() == k
             });
-            let at = stream.position().stream_frame;
+            let at = stream.interface().position().stream_frame;
             wait_until("the xrun event", Duration::from_secs(20), || {
-                for e in stream.events() {
+                for e in stream.interface_mut().events() {
                     if let Event::Xrun { count, .. } = e {
                         xruns = count;
                     }
                 }
-                xruns == k && stream.position().stream_frame > at + 2_400
+                xruns == k && stream.interface().position().stream_frame > at + 2_400
             });
         }
         // The timeline stays true: rolling since frame 0, never located.
-        let r = stream.position();
+        let r = stream.interface().position();
         assert_eq!(r.position, r.stream_frame as i64);
         stream.close().unwrap();
         assert_eq!(handle.recoveries(), 3);
@@ -368,10 +370,10 @@ fn the_jack_server_going_away_is_a_fatal_event() {
         let _recorder = Recorder::start(&name, "recorder", 2, &[]);
         let mut stream =
             Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
-        stream.roll(Some(0)).unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
         stream.start().unwrap();
         wait_until("a start", Duration::from_secs(20), || {
-            stream.position().stream_frame > 9_600
+            stream.interface().position().stream_frame > 9_600
         });
         let pid: i32 = std::env::var("AMIO_TEST_JACKD_PID")
             .unwrap()
@@ -382,10 +384,14 @@ fn the_jack_server_going_away_is_a_fatal_event() {
         let killed = Instant::now();
         let mut fault = None;
         wait_until("the fatal event", Duration::from_secs(20), || {
-            fault = stream.events().into_iter().find_map(|e| match e {
-                Event::Fatal(f) => Some(f),
-                _ => None,
-            });
+            fault = stream
+                .interface_mut()
+                .events()
+                .into_iter()
+                .find_map(|e| match e {
+                    Event::Fatal(f) => Some(f),
+                    _ => None,
+                });
             fault.is_some()
         });
         eprintln!("fatal after {:?}: {:?}", killed.elapsed(), fault);
@@ -474,22 +480,30 @@ fn after_pause_returns_nothing_runs_and_start_runs_on_under_a_new_lease() {
         });
         let mut stream =
             Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
-        stream.roll(Some(0)).unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
         for round in 1..=3u64 {
             stream.start().unwrap();
-            let from = stream.position().stream_frame;
+            let from = stream.interface().position().stream_frame;
             wait_until("a tenth of a second", Duration::from_secs(20), || {
-                stream.position().stream_frame > from + 4_800
+                stream.interface().position().stream_frame > from + 4_800
             });
             stream.pause().unwrap();
             // The audio thread is joined: the engine stands still.
-            let at = stream.position();
+            let at = stream.interface().position();
             std::thread::sleep(Duration::from_millis(100));
-            assert_eq!(stream.position(), at, "round {round}: it ran after pause");
+            assert_eq!(
+                stream.interface().position(),
+                at,
+                "round {round}: it ran after pause"
+            );
             assert_eq!(at.position, at.stream_frame as i64, "round {round}");
         }
         stream.close().unwrap();
-        assert!(!stream.events().iter().any(|e| matches!(e, Event::Fatal(_))));
+        assert!(!stream
+            .interface_mut()
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::Fatal(_))));
     };
     if is_child("after_pause_returns_nothing_runs_and_start_runs_on_under_a_new_lease") {
         return body();
@@ -514,24 +528,25 @@ fn a_panic_on_the_audio_path_is_one_fatal_event_then_silence() {
         let handle = driver.handle();
         let mut stream =
             Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
-        let primed = (stream.info().playback_latency + stream.info().period as u64) as usize;
-        issue(&mut stream);
+        let primed = (stream.interface().info().playback_latency
+            + stream.interface().info().period as u64) as usize;
+        issue(stream.interface_mut());
         stream.start().unwrap();
         wait_until("half a second of audio", Duration::from_secs(20), || {
-            stream.position().stream_frame > 24_000
+            stream.interface().position().stream_frame > 24_000
         });
         handle.fail_period();
         let mut events = Vec::new();
         wait_until("the fatal event", Duration::from_secs(20), || {
-            events.extend(stream.events());
+            events.extend(stream.interface_mut().events());
             events.iter().any(|e| matches!(e, Event::Fatal(_)))
         });
         // The engine is not called again; the device runs on, silent.
-        let frozen = stream.position().stream_frame as usize;
+        let frozen = stream.interface().position().stream_frame as usize;
         std::thread::sleep(Duration::from_millis(300));
-        assert_eq!(stream.position().stream_frame as usize, frozen);
+        assert_eq!(stream.interface().position().stream_frame as usize, frozen);
         stream.close().unwrap();
-        events.extend(stream.events());
+        events.extend(stream.interface_mut().events());
         let fatal: Vec<_> = events
             .iter()
             .filter_map(|e| match e {
@@ -577,7 +592,7 @@ fn without_real_time_priority_the_host_is_told() {
         stream.start().unwrap();
         let mut told = false;
         wait_until("the notice", Duration::from_secs(20), || {
-            told |= stream.events().iter().any(|e| {
+            told |= stream.interface_mut().events().iter().any(|e| {
                 matches!(
                     e,
                     Event::Notice {
@@ -589,7 +604,7 @@ fn without_real_time_priority_the_host_is_told() {
             told
         });
         assert!(!handle.realtime());
-        assert!(stream.position().stream_frame > 0, "it runs on");
+        assert!(stream.interface().position().stream_frame > 0, "it runs on");
         stream.close().unwrap();
     };
     if is_child("without_real_time_priority_the_host_is_told") {
@@ -628,11 +643,12 @@ fn the_plugin_plays_as_the_driver_does() {
             .unwrap();
         let mut stream =
             Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
-        let primed = (stream.info().playback_latency + stream.info().period as u64) as usize;
-        issue(&mut stream);
+        let primed = (stream.interface().info().playback_latency
+            + stream.interface().info().period as u64) as usize;
+        issue(stream.interface_mut());
         stream.start().unwrap();
         wait_until("some audio", Duration::from_secs(20), || {
-            stream.position().stream_frame > 24_000
+            stream.interface().position().stream_frame > 24_000
         });
         stream.close().unwrap();
         let got: Vec<f32> = amio_testkit::read_raw_f32(raw.as_ref());

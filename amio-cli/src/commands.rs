@@ -90,7 +90,7 @@ impl BackendChoice {
 
 /// Checks what a backend gave: a frame rate amio's limits allow.
 fn check_stream(stream: &Stream) -> Result<u32, CliError> {
-    let info = stream.info();
+    let info = stream.interface().info();
     check_range("the backend's period", info.max_period, 1, MAX_PERIOD)?;
     check_range(
         "the backend's frame rate",
@@ -268,7 +268,7 @@ pub fn render(
         out_channels: session.channels,
     };
     let mut stream = Stream::open(Box::new(driver), &request, &session.config())?;
-    session.issue(&mut stream)?;
+    session.issue(stream.interface_mut())?;
     stream.start()?;
     let mut status = StatusLine::new();
     let mut outputs = vec![output];
@@ -287,7 +287,7 @@ pub fn render(
         {
             break None;
         }
-        let done = stream.position().stream_frame;
+        let done = stream.interface().position().stream_frame;
         status.show(|| {
             format!(
                 "rendering {} {} of {}",
@@ -320,7 +320,7 @@ pub fn render(
     let events_file = match events {
         Some(path) => {
             let mut text = String::new();
-            for e in stream.events() {
+            for e in stream.interface_mut().events() {
                 if let Event::Outcome(o) = e {
                     text.push_str(&outcome_line(&o));
                     text.push('\n');
@@ -433,28 +433,28 @@ pub fn play(
                 resampled.push(resample(clip, path, rate)?);
             }
             (
-                session::of_files(resampled, stream.info().out_channels)?,
+                session::of_files(resampled, stream.interface().info().out_channels)?,
                 stream,
             )
         }
     };
     let rate = check_stream(&stream)?;
-    session.issue(&mut stream)?;
+    session.issue(stream.interface_mut())?;
     let end = options.frames.unwrap_or(session.frames);
     // The transport stops exactly at the end, as a render ends there, even
     // if the backend runs a little longer before it is closed.
-    stream.stop(Some(end))?;
+    stream.interface_mut().stop(Some(end))?;
     stream.start()?;
     let mut status = StatusLine::new();
     let mut xruns = 0;
     let mut stall = StallGuard::new();
     let result = loop {
-        let r = stream.position();
+        let r = stream.interface().position();
         if r.stream_frame >= end {
             break Ok(end);
         }
         std::thread::sleep(Duration::from_millis(20));
-        let events = stream.events();
+        let events = stream.interface_mut().events();
         for e in &events {
             if let Event::Xrun { count, .. } = e {
                 xruns = *count;
@@ -463,7 +463,7 @@ pub fn play(
         if let Some(message) = fatal(&events) {
             break Err(CliError::Failed(message));
         }
-        let r = stream.position();
+        let r = stream.interface().position();
         status.show(|| {
             format!(
                 "{} {}  position {}  xruns {xruns}",
@@ -636,19 +636,19 @@ pub fn record(
     let mut take = WavOutput::create(output, ic, rate)?;
     match &session {
         Some(s) => {
-            s.issue(&mut stream)?;
+            s.issue(stream.interface_mut())?;
         }
-        None => stream.roll(Some(0))?,
+        None => stream.interface_mut().roll(Some(0))?,
     }
     stream.start()?;
     let mut status = StatusLine::new();
     let mut latency = 0;
-    let period = stream.info().period as u64;
+    let period = stream.interface().info().period as u64;
     let mut covered = Covered::default();
     let mut stall = StallGuard::new();
     let stopped: Result<Option<i32>, CliError> = loop {
         std::thread::sleep(Duration::from_millis(10));
-        let events = stream.events();
+        let events = stream.interface_mut().events();
         for e in &events {
             if let Event::Latency { frames, .. } = e {
                 latency = *frames;
@@ -658,7 +658,7 @@ pub fn record(
             break Err(CliError::Failed(message));
         }
         let mut failed = None;
-        while let Some(c) = stream.read_input() {
+        while let Some(c) = stream.interface_mut().read_input() {
             if let Err(e) = place(&c, length, &mut take, &mut covered) {
                 failed = Some(e);
                 break;
@@ -667,7 +667,7 @@ pub fn record(
         if let Some(e) = failed {
             break Err(e);
         }
-        let r = stream.position();
+        let r = stream.interface().position();
         // Done once every stream frame up to the take's length has been
         // heard and captured.
         let end = length
@@ -693,7 +693,7 @@ pub fn record(
     status.clear();
     stream.close()?;
     let stopped = stopped?;
-    while let Some(c) = stream.read_input() {
+    while let Some(c) = stream.interface_mut().read_input() {
         place(&c, length, &mut take, &mut covered)?;
     }
     let signals_before = signals::count();
@@ -825,7 +825,7 @@ pub fn latency(backend: &BackendChoice, impulses: usize) -> Result<Measured, Cli
     let request = backend.request(None, 1, 1)?;
     let mut stream = Stream::open(backend.driver("latency")?, &request, &Config::default())?;
     let rate = check_stream(&stream)?;
-    let info = stream.info().clone();
+    let info = stream.interface().info().clone();
     // One impulse every quarter second, the first after half a second.
     let spacing = u64::from(rate / 4).max(2 * info.max_period as u64).max(64);
     let start = u64::from(rate / 2);
@@ -836,26 +836,28 @@ pub fn latency(backend: &BackendChoice, impulses: usize) -> Result<Measured, Cli
         vec![1.0],
     )
     .repeat(spacing as i64)])?;
-    stream.schedule(&playspec, 0, 0, Some(0))?;
-    stream.roll(Some(start))?;
-    stream.stop(Some(start + spacing * impulses as u64))?;
+    stream.interface_mut().schedule(&playspec, 0, 0, Some(0))?;
+    stream.interface_mut().roll(Some(start))?;
+    stream
+        .interface_mut()
+        .stop(Some(start + spacing * impulses as u64))?;
     stream.start()?;
     let mut heard: Vec<u64> = Vec::new();
     let give_up = start + spacing * (impulses as u64 + 4) + u64::from(rate);
     let mut stall = StallGuard::new();
     let result = loop {
         std::thread::sleep(Duration::from_millis(10));
-        if let Some(message) = fatal(&stream.events()) {
+        if let Some(message) = fatal(&stream.interface_mut().events()) {
             break Err(CliError::Failed(message));
         }
-        while let Some(c) = stream.read_input() {
+        while let Some(c) = stream.interface_mut().read_input() {
             for (i, &x) in c.samples.iter().enumerate() {
                 if x > 0.5 {
                     heard.push(c.stream_frame + i as u64);
                 }
             }
         }
-        let done = stream.position().stream_frame;
+        let done = stream.interface().position().stream_frame;
         if heard.len() >= impulses || done > give_up {
             break Ok(());
         }

@@ -48,7 +48,7 @@ fn in_process(session: &Session) -> Vec<f32> {
         out_channels: session.channels,
     };
     let mut stream = Stream::open(Box::new(driver), &request, &session.config()).unwrap();
-    session.issue(&mut stream).unwrap();
+    session.issue(stream.interface_mut()).unwrap();
     stream.start().unwrap();
     let mut out = vec![0.0; session.frames as usize * session.channels];
     control

@@ -92,17 +92,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Verse from the start; when it reaches bar 4 the chorus goes in from
     // its top, exactly on the bar; two bars into the chorus, back to the top
     // of the verse.
-    stream.schedule(&verse, 0, 0, Some(0))?;
-    stream.roll(Some(0))?;
-    stream.schedule(&chorus, 4 * bar, 0, Some(1))?;
-    stream.schedule(&verse, 2 * bar, 0, Some(5 * bar as u64))?;
+    stream.interface_mut().schedule(&verse, 0, 0, Some(0))?;
+    stream.interface_mut().roll(Some(0))?;
+    stream
+        .interface_mut()
+        .schedule(&chorus, 4 * bar, 0, Some(1))?;
+    stream
+        .interface_mut()
+        .schedule(&verse, 2 * bar, 0, Some(5 * bar as u64))?;
     stream.start()?;
     if !control.wait(Duration::from_secs(60)) {
         return Err("the offline render did not finish".into());
     }
     stream.close()?;
 
-    for event in stream.events() {
+    for event in stream.interface_mut().events() {
         if let Event::Outcome(o) = event {
             println!(
                 "playspec {} {} at stream frame {} (position {})",

@@ -191,10 +191,10 @@ static LEASE_OPS: LeaseOps = LeaseOps {
 
 /// A driver, the engine it runs and the interface that controls it.
 ///
-/// Dereferences to [`Interface`] for scheduling, transport (`roll`, `stop`,
-/// `locate`), events and input. The driver itself is started with
-/// [`Stream::start`] and suspended with [`Stream::pause`]. Control thread
-/// only. Dropping a stream closes it.
+/// The driver is started with [`Stream::start`] and suspended with
+/// [`Stream::pause`]; the transport (`roll`, `stop`, `locate`), scheduling,
+/// events and input are the [`Interface`]'s ([`Stream::interface_mut`]).
+/// Control thread only. Dropping a stream closes it.
 pub struct Stream {
     driver: Box<dyn AudioDriver>,
     interface: Interface,
@@ -319,8 +319,15 @@ impl Stream {
         self.driver.backend()
     }
 
-    /// The interface (also reachable through `Deref`).
-    pub fn interface(&mut self) -> &mut Interface {
+    /// The interface: the latest position, events and captured input.
+    pub fn interface(&self) -> &Interface {
+        &self.interface
+    }
+
+    /// The interface, to schedule playspecs, run the transport (`roll`,
+    /// `stop`, `locate`: the transport's stop, not the driver's, which is
+    /// [`Stream::pause`]), and take events and input.
+    pub fn interface_mut(&mut self) -> &mut Interface {
         &mut self.interface
     }
 }
@@ -332,19 +339,6 @@ impl std::fmt::Debug for Stream {
             .field("running", &self.is_running())
             .field("interface", &self.interface)
             .finish()
-    }
-}
-
-impl std::ops::Deref for Stream {
-    type Target = Interface;
-    fn deref(&self) -> &Interface {
-        &self.interface
-    }
-}
-
-impl std::ops::DerefMut for Stream {
-    fn deref_mut(&mut self) -> &mut Interface {
-        &mut self.interface
     }
 }
 

@@ -123,8 +123,11 @@ fn stream_with(driver: TestDriver) -> Stream {
     let mut stream = Stream::open(Box::new(driver), &request, &Config::default()).unwrap();
     let clip = Clip::from_interleaved(48_000, 1, vec![0.5; 1 << 20]).unwrap();
     let playspec = Playspec::new(vec![Entry::new(clip, vec![1.0])]).unwrap();
-    stream.schedule(&playspec, 0, 0, Some(0)).unwrap();
-    stream.roll(Some(0)).unwrap();
+    stream
+        .interface_mut()
+        .schedule(&playspec, 0, 0, Some(0))
+        .unwrap();
+    stream.interface_mut().roll(Some(0)).unwrap();
     stream
 }
 
@@ -157,6 +160,7 @@ fn a_panic_in_the_driver_callback_gives_silence_and_one_fatal_event() {
         );
     }
     let fatal: Vec<_> = stream
+        .interface_mut()
         .events()
         .into_iter()
         .filter_map(|e| match e {
@@ -176,14 +180,14 @@ fn a_notifier_and_a_lease_kept_after_stop_are_harmless() {
     stream.start().unwrap();
     wait_for_periods(&seen, 3);
     stream.pause().unwrap();
-    let frame = stream.position().stream_frame;
+    let frame = stream.interface().position().stream_frame;
     let (mut runtime, notifier) = kept.lock().unwrap().take().unwrap();
 
     // The lease was revoked at stop: silence, and the engine is untouched.
     let mut out = vec![1.0f32; PERIOD];
     runtime.process_interleaved(PERIOD, &[0.0; PERIOD], &mut out);
     assert!(out.iter().all(|&x| x == 0.0));
-    assert_eq!(stream.position().stream_frame, frame);
+    assert_eq!(stream.interface().position().stream_frame, frame);
 
     // A restart lends a new generation; the old lease stays revoked.
     stream.start().unwrap();
@@ -222,11 +226,14 @@ fn a_lease_runs_only_its_own_generation() {
     stream.start().unwrap();
     let mut out = vec![0.0f32; PERIOD];
     control.step(PERIOD, &[], &mut out).unwrap();
-    assert_eq!(stream.position().stream_frame, PERIOD as u64);
+    assert_eq!(stream.interface().position().stream_frame, PERIOD as u64);
     stream.pause().unwrap();
     assert!(control.step(PERIOD, &[], &mut out).is_err());
     stream.start().unwrap();
     control.step(PERIOD, &[], &mut out).unwrap();
-    assert_eq!(stream.position().stream_frame, 2 * PERIOD as u64);
+    assert_eq!(
+        stream.interface().position().stream_frame,
+        2 * PERIOD as u64
+    );
     let _ = (LEASE_OK, LEASE_REVOKED);
 }

@@ -79,8 +79,8 @@ fn stepped_through_the_trait_matches_the_model() {
     let mut stream =
         Stream::open(Box::new(driver), &request(0, 2, 128), &session.config()).unwrap();
     assert_eq!(stream.backend(), "null");
-    assert_eq!(stream.info().max_period, 128);
-    session.issue(&mut stream);
+    assert_eq!(stream.interface().info().max_period, 128);
+    session.issue(stream.interface_mut());
     stream.start().unwrap();
     let frames = 4000;
     let mut out = vec![0.0; frames * 2];
@@ -95,7 +95,7 @@ fn stepped_through_the_trait_matches_the_model() {
     // Injected xruns are reported.
     control.inject_xrun().unwrap();
     control.step(1, &[], &mut [0.0; 2]).unwrap();
-    assert!(stream.events().iter().any(|e| matches!(
+    assert!(stream.interface_mut().events().iter().any(|e| matches!(
         e,
         Event::Xrun {
             stream_frame: 4000,
@@ -104,7 +104,7 @@ fn stepped_through_the_trait_matches_the_model() {
         }
     )));
     stream.close().unwrap();
-    let dropped: Vec<_> = outcomes(stream.events())
+    let dropped: Vec<_> = outcomes(stream.interface_mut().events())
         .into_iter()
         .filter(|o| o.kind == OutcomeKind::Dropped)
         .collect();
@@ -134,14 +134,14 @@ fn offline_render_matches_the_stepped_render() {
     let control = driver.control();
     let mut stream =
         Stream::open(Box::new(driver), &request(0, 2, 333), &session.config()).unwrap();
-    let ids = session.issue(&mut stream);
+    let ids = session.issue(stream.interface_mut());
     stream.start().unwrap();
     assert!(control.wait(Duration::from_secs(30)));
     stream.close().unwrap();
     let out = rendered.lock().unwrap().clone();
     let model = model(&session, frames);
     assert_eq!(out, model.output);
-    let got = outcomes(stream.events());
+    let got = outcomes(stream.interface_mut().events());
     let mut want = model.outcomes.clone();
     want.push(amio_core::Outcome {
         id: ids[2],
@@ -158,7 +158,7 @@ fn stop_and_start_again_keeps_the_timeline() {
     let driver = NullDriver::new(NullConfig::default());
     let control = driver.control();
     let mut stream = Stream::open(Box::new(driver), &request(0, 2, 64), &session.config()).unwrap();
-    session.issue(&mut stream);
+    session.issue(stream.interface_mut());
     stream.start().unwrap();
     let mut out = vec![0.0; 4000 * 2];
     control.step(1000, &[], &mut out[..2000]).unwrap();
@@ -195,22 +195,25 @@ fn paced_loopback_captures_what_was_audible() {
         Stream::open(Box::new(driver), &request(1, 1, 64), &Config::default()).unwrap();
     assert_eq!(
         (
-            stream.info().capture_latency,
-            stream.info().playback_latency
+            stream.interface().info().capture_latency,
+            stream.interface().info().playback_latency
         ),
         (96, 160)
     );
-    stream.schedule(&playspec, 0, 0, Some(0)).unwrap();
-    stream.roll(Some(500)).unwrap();
-    stream.locate(30_000, Some(2000)).unwrap();
+    stream
+        .interface_mut()
+        .schedule(&playspec, 0, 0, Some(0))
+        .unwrap();
+    stream.interface_mut().roll(Some(500)).unwrap();
+    stream.interface_mut().locate(30_000, Some(2000)).unwrap();
     stream.start().unwrap();
     let mut chunks = Vec::new();
-    while stream.position().stream_frame < 6000 {
+    while stream.interface().position().stream_frame < 6000 {
         std::thread::sleep(Duration::from_millis(5));
-        chunks.extend(std::iter::from_fn(|| stream.read_input()));
+        chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
     }
     stream.close().unwrap();
-    chunks.extend(std::iter::from_fn(|| stream.read_input()));
+    chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
     let mut checked = 0;
     for c in chunks.iter().filter(|c| c.rolling) {
         for (i, &x) in c.samples.iter().enumerate() {

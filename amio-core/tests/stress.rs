@@ -39,13 +39,13 @@ fn ten_thousand_schedules_each_get_one_outcome_in_order() {
             .unwrap()
         })
         .collect();
-    stream.roll(None).unwrap();
+    stream.interface_mut().roll(None).unwrap();
     stream.start().unwrap();
 
     let mut seen = Vec::new();
     let mut full = 0u64;
     let take = |stream: &mut Stream, seen: &mut Vec<(u64, OutcomeKind)>| {
-        for e in stream.events() {
+        for e in stream.interface_mut().events() {
             if let Event::Outcome(o) = e {
                 seen.push((o.id, o.kind));
             }
@@ -59,7 +59,10 @@ fn ten_thousand_schedules_each_get_one_outcome_in_order() {
         let hash = (i ^ 0x9E37_79B9).wrapping_mul(0x85EB_CA6B) >> 7;
         let insert_at = if hash % 3 == 0 { i64::MAX } else { 0 };
         loop {
-            match stream.schedule(&playspecs[(i % 16) as usize], insert_at, 0, None) {
+            match stream
+                .interface_mut()
+                .schedule(&playspecs[(i % 16) as usize], insert_at, 0, None)
+            {
                 Ok(id) => {
                     assert_eq!(id, i + 1);
                     break;
@@ -77,9 +80,12 @@ fn ten_thousand_schedules_each_get_one_outcome_in_order() {
         }
     }
     // One last change that applies, so everything before it resolves.
-    let last = stream.schedule(&playspecs[0], 0, 0, None).unwrap();
+    let last = stream
+        .interface_mut()
+        .schedule(&playspecs[0], 0, 0, None)
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while stream.unresolved().count() > 0 && Instant::now() < deadline {
+    while stream.interface().unresolved().count() > 0 && Instant::now() < deadline {
         take(&mut stream, &mut seen);
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -554,8 +554,11 @@ mod tests {
         .unwrap();
         let clip = Clip::from_interleaved(48_000, 1, clip.to_vec()).unwrap();
         let playspec = Playspec::new(vec![Entry::new(clip, vec![1.0]).play_at(0)]).unwrap();
-        stream.schedule(&playspec, 0, 0, Some(0)).unwrap();
-        stream.roll(Some(0)).unwrap();
+        stream
+            .interface_mut()
+            .schedule(&playspec, 0, 0, Some(0))
+            .unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
         stream.start().unwrap();
         let lease = slot.lock().unwrap().take().unwrap();
         (stream, Runtime::new(lease).unwrap())
@@ -637,7 +640,7 @@ mod tests {
         let mut capture = Capture::new(runtime, Arc::clone(&shared), 48_000);
         capture.take(&[i16::MIN, -1, 16_384, i16::MAX, 3], &input_info());
         stream.close().unwrap();
-        let samples: Vec<f32> = std::iter::from_fn(|| stream.read_input())
+        let samples: Vec<f32> = std::iter::from_fn(|| stream.interface_mut().read_input())
             .flat_map(|chunk| chunk.samples)
             .collect();
         assert_eq!(
@@ -679,11 +682,12 @@ mod tests {
         output.fill(&mut data, &output_info());
         drop((input, output));
         stream.close().unwrap();
-        let samples: Vec<f32> = std::iter::from_fn(|| stream.read_input())
+        let samples: Vec<f32> = std::iter::from_fn(|| stream.interface_mut().read_input())
             .flat_map(|chunk| chunk.samples)
             .collect();
         assert_eq!(samples[..6], [0.0, 0.0, 0.5, -0.5, 0.25, 0.0]);
         assert!(stream
+            .interface_mut()
             .events()
             .iter()
             .any(|e| matches!(e, Event::Xrun { .. })));
@@ -713,6 +717,7 @@ mod tests {
         assert_eq!(data, [0.0; 4], "silence after it");
         drop((input, output));
         let faults: Vec<_> = stream
+            .interface_mut()
             .events()
             .into_iter()
             .filter_map(|e| match e {

@@ -44,10 +44,10 @@ fn plays_the_null_render_into_the_file_pcm(driver: Box<dyn AudioDriver>) {
     let raw = std::env::var("AMIO_TEST_RAW").unwrap();
     let _ = std::fs::remove_file(&raw);
     let mut stream = Stream::open(driver, &request(0, 2), &Config::default()).unwrap();
-    issue(&mut stream);
+    issue(stream.interface_mut());
     stream.start().unwrap();
     wait_until("two seconds of audio", Duration::from_secs(30), || {
-        stream.position().stream_frame > 96_000
+        stream.interface().position().stream_frame > 96_000
     });
     stream.close().unwrap();
     let recording = amio_testkit::read_raw_f32(raw.as_ref());
@@ -109,14 +109,14 @@ fn jack_pcm_env(server: &JackServer, dir: &Scratch) -> Vec<(&'static str, String
 /// Plays and captures for `frames` stream frames; the callbacks allocate
 /// nothing.
 fn play_and_capture(stream: &mut Stream, frames: u64) -> (Vec<InputChunk>, Vec<Event>) {
-    issue(stream);
+    issue(stream.interface_mut());
     let violations = rt_guard::violations();
     stream.start().unwrap();
     let mut chunks = Vec::new();
     let mut events = Vec::new();
-    while stream.position().stream_frame < frames {
-        chunks.extend(std::iter::from_fn(|| stream.read_input()));
-        events.extend(stream.events());
+    while stream.interface().position().stream_frame < frames {
+        chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+        events.extend(stream.interface_mut().events());
         std::thread::sleep(Duration::from_millis(10));
     }
     stream.close().unwrap();
@@ -125,8 +125,8 @@ fn play_and_capture(stream: &mut Stream, frames: u64) -> (Vec<InputChunk>, Vec<E
         violations,
         "cpal's callbacks allocated"
     );
-    chunks.extend(std::iter::from_fn(|| stream.read_input()));
-    events.extend(stream.events());
+    chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+    events.extend(stream.interface_mut().events());
     (chunks, events)
 }
 
@@ -192,7 +192,7 @@ fn jack_host_plays_and_captures_with_spec_tags() {
         let handle = driver.handle();
         let mut stream =
             Stream::open(Box::new(driver), &request(2, 2), &Config::default()).unwrap();
-        assert_eq!(stream.info().frame_rate, RATE);
+        assert_eq!(stream.interface().info().frame_rate, RATE);
         // cpal names its clients cpal_client_<pid>_in and _out and makes
         // them when the streams start: find their ports then, connect the
         // independent peers, and issue the session at SESSION_START, after
@@ -216,18 +216,18 @@ fn jack_host_plays_and_captures_with_spec_tags() {
         );
         let recorder = Recorder::start(&name, "recorder", 2, &outs);
         let _generator = Generator::start(&name, "generator", 2, &ins);
-        let connected_at = stream.position().stream_frame;
+        let connected_at = stream.interface().position().stream_frame;
         assert!(
             connected_at + 8_192 < SESSION_START,
             "{}: the peers were connected at stream frame {connected_at}",
             amio_testkit::TOO_BUSY
         );
-        issue_at(&mut stream, SESSION_START);
+        issue_at(stream.interface_mut(), SESSION_START);
         let mut chunks = Vec::new();
         let mut events = Vec::new();
-        while stream.position().stream_frame < SESSION_START + 120_000 {
-            chunks.extend(std::iter::from_fn(|| stream.read_input()));
-            events.extend(stream.events());
+        while stream.interface().position().stream_frame < SESSION_START + 120_000 {
+            chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+            events.extend(stream.interface_mut().events());
             std::thread::sleep(Duration::from_millis(10));
         }
         // What JACK reports between cpal's ports and the hardware, read
@@ -247,8 +247,8 @@ fn jack_host_plays_and_captures_with_spec_tags() {
             violations,
             "cpal's callbacks allocated"
         );
-        chunks.extend(std::iter::from_fn(|| stream.read_input()));
-        events.extend(stream.events());
+        chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+        events.extend(stream.interface_mut().events());
         // cpal's JACK host: JACK clients on a synchronous server, where an
         // xrun loses no frame.
         let clean = sync_window(&events, SESSION_START);
@@ -414,21 +414,21 @@ fn once_stopped_nothing_runs_and_a_new_start_runs_again() {
             Stream::open(Box::new(driver), &request(0, 2), &Config::default()).unwrap();
         stream.start().unwrap();
         wait_until("audio", Duration::from_secs(30), || {
-            stream.position().stream_frame > 9_600
+            stream.interface().position().stream_frame > 9_600
         });
         // Stopping the driver drops cpal's streams: their callbacks have
         // ended when it returns, so the engine does not move any more.
         stream.pause().unwrap();
-        let stopped_at = stream.position().stream_frame;
+        let stopped_at = stream.interface().position().stream_frame;
         std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(stream.position().stream_frame, stopped_at);
+        assert_eq!(stream.interface().position().stream_frame, stopped_at);
         // A new lease: the engine runs on from where it stopped.
         stream.start().unwrap();
         wait_until("more audio", Duration::from_secs(30), || {
-            stream.position().stream_frame > stopped_at + 9_600
+            stream.interface().position().stream_frame > stopped_at + 9_600
         });
         stream.close().unwrap();
-        let events = stream.events();
+        let events = stream.interface_mut().events();
         assert!(
             !events.iter().any(|e| matches!(e, Event::Fatal(_))),
             "{events:?}"

@@ -28,10 +28,10 @@ fn open(server: &str, cycle: usize) -> amio_core::Result<Stream> {
 
 /// Waits until the stream has processed `frames` more frames (or `limit`).
 fn plays(stream: &Stream, frames: u64, limit: Duration) -> bool {
-    let start = stream.position().stream_frame;
+    let start = stream.interface().position().stream_frame;
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        if stream.position().stream_frame >= start + frames {
+        if stream.interface().position().stream_frame >= start + frames {
             return true;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -41,7 +41,10 @@ fn plays(stream: &Stream, frames: u64, limit: Duration) -> bool {
 
 fn cycle(server: &mut JackServer, n: usize) -> Result<(Duration, Duration), String> {
     let mut stream = open(server.name(), n).map_err(|e| format!("open: {e}"))?;
-    stream.roll(None).map_err(|e| e.to_string())?;
+    stream
+        .interface_mut()
+        .roll(None)
+        .map_err(|e| e.to_string())?;
     stream.start().map_err(|e| format!("start: {e}"))?;
     if !plays(&stream, 9_600, Duration::from_secs(10)) {
         return Err("the stream did not play before the kill".into());
@@ -50,6 +53,7 @@ fn cycle(server: &mut JackServer, n: usize) -> Result<(Duration, Duration), Stri
     let killed = Instant::now();
     let fatal = loop {
         if let Some(Event::Fatal(f)) = stream
+            .interface_mut()
             .events()
             .into_iter()
             .find(|e| matches!(e, Event::Fatal(_)))

@@ -182,7 +182,7 @@ fn play_and_compare_with(
 ) {
     let session = Session::new();
     let mut stream = Stream::open(driver, &request(2), &Config::default()).unwrap();
-    session.issue(&mut stream);
+    session.issue(stream.interface_mut());
     stream.start().unwrap();
     let recorder = Recorder::start(server.name(), "recorder", 2, &outputs());
     let violations = rt_guard::violations();
@@ -190,7 +190,7 @@ fn play_and_compare_with(
     // Record well past the roll, the swap and the locate.
     let wanted = (LOCATE_AT + 24_000) as usize;
     wait_until("amio to pass the locate", Duration::from_secs(60), || {
-        stream.position().stream_frame > wanted as u64 + 4096
+        stream.interface().position().stream_frame > wanted as u64 + 4096
     });
     stream.close().unwrap();
     let recording = recorder.finish();
@@ -284,8 +284,8 @@ fn capture_at(period: u32) {
     let driver = JackDriver::new(jack_config(&server, Connect::Physical));
     let handle = driver.handle();
     let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
-    assert_eq!(stream.info().period, period as usize);
-    session.issue(&mut stream);
+    assert_eq!(stream.interface().info().period, period as usize);
+    session.issue(stream.interface_mut());
     stream.start().unwrap();
     let ports = handle.ports();
     let _generator = Generator::start(server.name(), "generator", 2, &ports.inputs);
@@ -294,9 +294,9 @@ fn capture_at(period: u32) {
     let mut chunks: Vec<InputChunk> = Vec::new();
     let mut events = Vec::new();
     let end = LOCATE_AT + 30_000;
-    while stream.position().stream_frame < end {
-        chunks.extend(std::iter::from_fn(|| stream.read_input()));
-        events.extend(stream.events());
+    while stream.interface().position().stream_frame < end {
+        chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+        events.extend(stream.interface_mut().events());
         std::thread::sleep(Duration::from_millis(10));
     }
     // What JACK itself reports for amio's ports, read by another client.
@@ -322,8 +322,8 @@ fn capture_at(period: u32) {
         violations,
         "the JACK process callback allocated"
     );
-    chunks.extend(std::iter::from_fn(|| stream.read_input()));
-    events.extend(stream.events());
+    chunks.extend(std::iter::from_fn(|| stream.interface_mut().read_input()));
+    events.extend(stream.interface_mut().events());
 
     // The latency in use, from the engine's Latency events.
     let latencies = amio_testkit::reference::latency_events(&events);
@@ -422,20 +422,24 @@ fn server_killed_mid_stream() {
         let session = Session::new();
         let driver = JackDriver::new(jack_config(&server, Connect::None));
         let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
-        session.issue(&mut stream);
+        session.issue(stream.interface_mut());
         stream.start().unwrap();
         wait_until("amio to run", Duration::from_secs(20), || {
-            stream.position().stream_frame > 10_000
+            stream.interface().position().stream_frame > 10_000
         });
 
         let killed = Instant::now();
         server.kill();
         let mut fault = None;
         wait_until("the shutdown event", Duration::from_secs(10), || {
-            fault = stream.events().into_iter().find_map(|e| match e {
-                Event::Fatal(f) => Some(f),
-                _ => None,
-            });
+            fault = stream
+                .interface_mut()
+                .events()
+                .into_iter()
+                .find_map(|e| match e {
+                    Event::Fatal(f) => Some(f),
+                    _ => None,
+                });
             fault.is_some()
         });
         let noticed = killed.elapsed();
@@ -459,21 +463,22 @@ fn server_killed_mid_stream() {
         );
         // Every scheduled change got its outcome.
         assert!(stream
+            .interface_mut()
             .events()
             .iter()
             .all(|e| !matches!(e, Event::Fatal(_))));
-        assert_eq!(stream.unresolved().count(), 0);
+        assert_eq!(stream.interface().unresolved().count(), 0);
 
         // A new server under the same name, and a new stream on it.
         server.restart();
         let driver = JackDriver::new(jack_config(&server, Connect::None));
         let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
-        stream.roll(None).unwrap();
+        stream.interface_mut().roll(None).unwrap();
         stream.start().unwrap();
         wait_until(
             "the reopened stream to roll",
             Duration::from_secs(20),
-            || stream.position().position > 4_800,
+            || stream.interface().position().position > 4_800,
         );
         stream.close().unwrap();
     });
@@ -533,7 +538,7 @@ fn a_missing_peer_port_is_no_device_and_nothing_runs() {
         let driver = JackDriver::new(jack_config(&server, connect));
         let handle = driver.handle();
         let mut stream = Stream::open(Box::new(driver), &request(1), &Config::default()).unwrap();
-        stream.roll(Some(0)).unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
         let err = stream.start().unwrap_err();
         assert_eq!(driver_kind(&err), DriverErrorKind::NoDevice, "{err}");
         assert!(err.to_string().contains("\"nobody:here\""), "{err}");
@@ -547,7 +552,7 @@ fn a_missing_peer_port_is_no_device_and_nothing_runs() {
             probe.port_by_name(&ours[0]).is_none(),
             "{ours:?} still there"
         );
-        assert_eq!(stream.position().stream_frame, 0);
+        assert_eq!(stream.interface().position().stream_frame, 0);
         stream.close().unwrap();
     });
 }
@@ -558,21 +563,21 @@ fn xruns_are_reported_and_the_timeline_stays_true() {
         let server = JackServer::start_async(256);
         let driver = JackDriver::new(jack_config(&server, Connect::None));
         let mut stream = Stream::open(Box::new(driver), &request(2), &Config::default()).unwrap();
-        stream.roll(Some(0)).unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
         stream.start().unwrap();
         let staller = Staller::start(server.name(), "staller");
         wait_until("amio to run", Duration::from_secs(20), || {
-            stream.position().stream_frame > 4_800
+            stream.interface().position().stream_frame > 4_800
         });
         // Xruns while clients join are possible on an asynchronous server;
         // look at those after the stall.
-        stream.events();
-        let stalled_at = stream.position().stream_frame;
+        stream.interface_mut().events();
+        let stalled_at = stream.interface().position().stream_frame;
         staller.stall(60); // ~11 periods
         let mut xrun = None;
         let mut last_report = None;
         wait_until("an xrun event", Duration::from_secs(20), || {
-            for e in stream.events() {
+            for e in stream.interface_mut().events() {
                 match e {
                     Event::Xrun {
                         stream_frame,
@@ -605,26 +610,26 @@ fn stop_and_start_again_on_a_live_server() {
         let driver = JackDriver::new(jack_config(&server, Connect::None));
         let handle = driver.handle();
         let mut stream = Stream::open(Box::new(driver), &request(1), &Config::default()).unwrap();
-        stream.roll(Some(0)).unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
         stream.start().unwrap();
         wait_until("amio to run", Duration::from_secs(20), || {
-            stream.position().stream_frame > 4_800
+            stream.interface().position().stream_frame > 4_800
         });
         stream.pause().unwrap();
-        let stopped_at = stream.position();
+        let stopped_at = stream.interface().position();
         assert!(!stream.is_running());
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(
-            stream.position(),
+            stream.interface().position(),
             stopped_at,
             "a stopped stream does not advance"
         );
         stream.start().unwrap();
         wait_until("amio to run again", Duration::from_secs(20), || {
-            stream.position().stream_frame > stopped_at.stream_frame + 4_800
+            stream.interface().position().stream_frame > stopped_at.stream_frame + 4_800
         });
         // Same timeline: position still equals frames processed.
-        let r = stream.position();
+        let r = stream.interface().position();
         assert_eq!(r.position, r.stream_frame as i64);
         assert_eq!(
             handle.ports().outputs,

@@ -115,8 +115,11 @@ fn a_panic_behind_the_c_table_gives_silence_and_one_fatal_event() {
     let mut stream = Stream::open(Box::new(driver), &request, &Config::default()).unwrap();
     let clip = Clip::from_interleaved(48_000, 1, vec![0.25; 1 << 16]).unwrap();
     let playspec = Playspec::new(vec![Entry::new(clip, vec![1.0, 1.0])]).unwrap();
-    stream.schedule(&playspec, 0, 0, Some(0)).unwrap();
-    stream.roll(Some(0)).unwrap();
+    stream
+        .interface_mut()
+        .schedule(&playspec, 0, 0, Some(0))
+        .unwrap();
+    stream.interface_mut().roll(Some(0)).unwrap();
     stream.start().unwrap();
     for _ in 0..5000 {
         if SEEN.lock().unwrap().as_ref().unwrap().periods.len() >= 10 {
@@ -132,6 +135,7 @@ fn a_panic_behind_the_c_table_gives_silence_and_one_fatal_event() {
         assert!(period.iter().all(|&x| x == expected), "period {k}");
     }
     let fatal: Vec<_> = stream
+        .interface_mut()
         .events()
         .into_iter()
         .filter_map(|e| match e {

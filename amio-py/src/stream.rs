@@ -228,7 +228,7 @@ fn chunks_list<'py>(py: Python<'py>, chunks: Vec<InputChunk>) -> PyResult<Bound<
 
 /// Every captured chunk available now.
 fn all_input(stream: &mut Stream) -> Vec<InputChunk> {
-    std::iter::from_fn(|| stream.read_input()).collect()
+    std::iter::from_fn(|| stream.interface_mut().read_input()).collect()
 }
 
 #[pymethods]
@@ -288,8 +288,8 @@ impl PyStream {
             Ok((stream, made.null))
         });
         let (stream, null) = check(py, opened)?;
-        let info = stream.info().clone();
-        let position = stream.position_reader();
+        let info = stream.interface().info().clone();
+        let position = stream.interface().position_reader();
         Ok(PyStream {
             max_period: info.max_period,
             stream: Mutex::new(stream),
@@ -343,7 +343,7 @@ impl PyStream {
     /// Whether the stream is closed.
     #[getter]
     fn closed(&self, py: Python<'_>) -> bool {
-        py.detach(|| self.lock().is_closed())
+        py.detach(|| self.lock().interface().is_closed())
     }
 
     /// Schedules a playspec change (SPEC.md "Commands"): once the position
@@ -361,13 +361,17 @@ impl PyStream {
     ) -> PyResult<u64> {
         let playspec = &playspec.playspec;
         self.with(py, |s| {
-            match s.schedule(playspec, insert_at, start_from, at) {
+            match s
+                .interface_mut()
+                .schedule(playspec, insert_at, start_from, at)
+            {
                 // Outcomes waiting in the queue still count as in flight
                 // until they are read: read them (they stay queued as
                 // events) and try once more.
                 Err(amio_core::Error::QueueFull { queue, .. }) if queue != "command" => {
-                    s.has_events();
-                    s.schedule(playspec, insert_at, start_from, at)
+                    s.interface_mut().has_events();
+                    s.interface_mut()
+                        .schedule(playspec, insert_at, start_from, at)
                 }
                 other => other,
             }
@@ -377,27 +381,27 @@ impl PyStream {
     /// Starts the transport at stream frame `at` (or the next period).
     #[pyo3(signature = (at=None))]
     fn roll(&self, py: Python<'_>, at: Option<u64>) -> PyResult<()> {
-        self.with(py, |s| s.roll(at))
+        self.with(py, |s| s.interface_mut().roll(at))
     }
 
     /// Stops the transport at stream frame `at` (or the next period). (The
     /// driver is stopped by `pause()` or `close()`.)
     #[pyo3(signature = (at=None))]
     fn stop(&self, py: Python<'_>, at: Option<u64>) -> PyResult<()> {
-        self.with(py, |s| s.stop(at))
+        self.with(py, |s| s.interface_mut().stop(at))
     }
 
     /// Sets the position at stream frame `at` (or the next period).
     #[pyo3(signature = (position, at=None))]
     fn locate(&self, py: Python<'_>, position: i64, at: Option<u64>) -> PyResult<()> {
-        self.with(py, |s| s.locate(position, at))
+        self.with(py, |s| s.interface_mut().locate(position, at))
     }
 
     /// Sets the extra round-trip latency (frames, may be negative) added to
     /// the driver's for input tags, from the next period on.
     fn set_extra_latency(&self, py: Python<'_>, frames: i64) -> PyResult<()> {
         self.with(py, |s| {
-            s.set_extra_latency(frames);
+            s.interface_mut().set_extra_latency(frames);
             Ok(())
         })
     }
@@ -411,34 +415,34 @@ impl PyStream {
 
     /// Ids scheduled that have no outcome yet.
     fn unresolved(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
-        self.with(py, |s| Ok(s.unresolved().collect()))
+        self.with(py, |s| Ok(s.interface().unresolved().collect()))
     }
 
     /// Every event available now, as tuples naming their kind.
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events = self.with(py, |s| Ok(s.events()))?;
+        let events = self.with(py, |s| Ok(s.interface_mut().events()))?;
         events_list(py, events)
     }
 
     /// The next captured chunk `(stream_frame, id, position, rolling,
     /// lost_before, samples)`, or None.
     fn read_input<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let chunk = self.with(py, |s| Ok(s.read_input()))?;
+        let chunk = self.with(py, |s| Ok(s.interface_mut().read_input()))?;
         chunk.map(|c| chunk_tuple(py, c)).transpose()
     }
 
     /// The file descriptor that becomes readable when events or input
     /// arrive (watch it with `loop.add_reader`); see `drain`.
     fn wake_fd(&self, py: Python<'_>) -> PyResult<RawFd> {
-        self.with(py, |s| s.wake_fd())
+        self.with(py, |s| s.interface_mut().wake_fd())
     }
 
     /// Clears the wake-up, then takes every event and every captured chunk
     /// available: `(events, chunks)`.
     fn drain<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
         let (events, chunks) = self.with(py, |s| {
-            s.clear_wake();
-            Ok((s.events(), all_input(s)))
+            s.interface_mut().clear_wake();
+            Ok((s.interface_mut().events(), all_input(s)))
         })?;
         Ok((events_list(py, events)?, chunks_list(py, chunks)?))
     }

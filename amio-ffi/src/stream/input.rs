@@ -54,7 +54,7 @@ pub unsafe extern "C" fn amio_stream_read_input(
                     ),
                 ));
             }
-            Ok(s.interface().read_input_into(buf))
+            Ok(s.interface_mut().read_input_into(buf))
         })?;
         // SAFETY: both checked writable above.
         unsafe {

@@ -87,7 +87,7 @@ impl Drop for StreamGuard<'_> {
     fn drop(&mut self) {
         let mut wanted = false;
         if let Some(mut stream) = self.stream.take() {
-            let events = stream.interface().events();
+            let events = stream.interface_mut().events();
             wanted = self.object.events.push(events, &self.object.wake);
             drop(stream);
         }
@@ -104,7 +104,7 @@ impl Drop for StreamGuard<'_> {
 }
 
 impl StreamObject {
-    pub(super) fn new(mut stream: Stream, null: Option<NullControl>) -> StreamObject {
+    pub(super) fn new(stream: Stream, null: Option<NullControl>) -> StreamObject {
         let interface = stream.interface();
         let (position, info) = (interface.position_reader(), interface.info().clone());
         StreamObject {

@@ -25,7 +25,7 @@ fn target(at: u64) -> Option<u64> {
 /// The stream's interface for a command (refused once closed).
 fn commands(s: &mut Stream) -> Result<&mut amio_core::Interface, crate::status::Failure> {
     open_for_commands(s)?;
-    Ok(s.interface())
+    Ok(s.interface_mut())
 }
 
 /// Where the engine is (see `PositionReport` in docs/engine.md).
@@ -122,7 +122,7 @@ pub extern "C" fn amio_stream_set_extra_latency(
 ) -> amio_status {
     guard("amio_stream_set_extra_latency", || {
         with_stream(stream, "amio_stream_set_extra_latency", |_, s| {
-            s.interface().set_extra_latency(frames);
+            s.interface_mut().set_extra_latency(frames);
             Ok(())
         })
     })

@@ -122,7 +122,7 @@ impl StreamObject {
     /// The engine's wake-up descriptor (made on first call).
     fn engine_fd(&self, function: &str) -> Result<RawFd, Failure> {
         let mut s = self.lock_for(function)?;
-        Ok(s.interface().wake_fd()?)
+        Ok(s.interface_mut().wake_fd()?)
     }
 
     /// The watcher's loop (see the module's docs).
@@ -163,7 +163,7 @@ impl StreamObject {
                 // this thread while the stream is locked (free shuts the
                 // watcher down first), so it may wait for the lock.
                 if let Ok(mut s) = self.lock_for("the event watcher") {
-                    s.interface().clear_wake();
+                    s.interface_mut().clear_wake();
                     drop(s.quiet());
                 }
             }
