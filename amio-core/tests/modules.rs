@@ -48,8 +48,7 @@ fn modules_form_no_cycle() {
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
-                if !name.is_empty() && name != module && name.chars().all(|c| !c.is_uppercase())
-                {
+                if !name.is_empty() && name != module && name.chars().all(|c| !c.is_uppercase()) {
                     deps.insert(name);
                 }
             }
