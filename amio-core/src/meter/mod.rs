@@ -1,5 +1,5 @@
-//! Metering (offline in [`offline`], live in the engine): peak and RMS levels in dB over fixed windows of frames, for a
-//! whole clip offline ([`Clip::meter`]) and live on the audio thread, for
+//! Metering: peak and RMS levels in dB over fixed windows of frames, for a
+//! whole clip offline ([`crate::Clip::meter`]) and live on the audio thread, for
 //! the captured input and the output of every period or window
 //! ([`Metering`], [`crate::Event::Meter`]).
 //!
