@@ -418,10 +418,10 @@ pub fn play(
             (session, stream)
         }
         Playable::Files(paths) => {
-            let mut clips = Vec::new();
-            for p in paths {
-                clips.push(Clip::from_file(p)?);
-            }
+            let paths_read: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+            let clips = session::read_clips(&paths_read)
+                .into_iter()
+                .collect::<amio_core::Result<Vec<Clip>>>()?;
             let channels = clips.iter().map(Clip::channels).max().unwrap_or(2).max(1);
             check_range("the files' channels", channels, 1, MAX_CHANNELS)?;
             let request = backend.request(None, 0, channels)?;

@@ -513,6 +513,60 @@ pub(crate) fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// The most threads [`read_clips`] reads with.
+const MAX_READERS: usize = 8;
+
+/// Reads audio files ([`Clip::from_file`]) side by side, on as many
+/// threads as the machine has cores (at most [`MAX_READERS`]); the results
+/// are in the order of `paths`. Where a thread cannot be started, the
+/// files are read on the threads there are.
+pub(crate) fn read_clips(paths: &[&Path]) -> Vec<amio_core::Result<Clip>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let readers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_READERS)
+        .min(paths.len());
+    if readers <= 1 {
+        return paths.iter().map(Clip::from_file).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<amio_core::Result<Clip>>>> =
+        paths.iter().map(|_| Mutex::new(None)).collect();
+    let read = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(path) = paths.get(i) else { break };
+        let clip = Clip::from_file(path);
+        *results[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(clip);
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..readers {
+            let started = std::thread::Builder::new()
+                .name("amio-read".into())
+                .spawn_scoped(scope, read);
+            if started.is_err() {
+                break;
+            }
+        }
+        read();
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unwrap_or_else(|| {
+                    Err(Error::Argument {
+                        argument: "clips",
+                        rule: "a clip was not read".into(),
+                    })
+                })
+        })
+        .collect()
+}
+
 /// The entry rule's field, for the place in the file.
 fn rule_field(rule: &EntryRule) -> Option<&'static str> {
     match rule {
@@ -639,13 +693,33 @@ impl Session {
                 ),
             ));
         };
-        let mut clips = BTreeMap::new();
-        let mut clip_files = Vec::new();
+        // Every path is checked first, in order; the clips up to the first
+        // refused one are read side by side; then each is taken in order,
+        // so the error reported is the one reading them one by one would
+        // meet first.
+        let mut named = Vec::new();
+        let mut refused = None;
         for (clip_name, file_json) in clip_fields {
             let place = join("clips", clip_name);
-            let file_name = text(&fail, &place, file_json)?;
-            let path = clip_path(&folder, file_name, options).map_err(|m| fail.at(&place, m))?;
-            let clip = Clip::from_file(&path).map_err(|e| fail.at(&place, e.to_string()))?;
+            let path = text(&fail, &place, file_json).and_then(|file_name| {
+                clip_path(&folder, file_name, options)
+                    .map(|path| (file_name, path))
+                    .map_err(|m| fail.at(&place, m))
+            });
+            match path {
+                Ok((file_name, path)) => named.push((clip_name, place, file_name, path)),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let paths: Vec<&Path> = named.iter().map(|(.., path)| path.as_path()).collect();
+        let read = read_clips(&paths);
+        let mut clips = BTreeMap::new();
+        let mut clip_files = Vec::new();
+        for ((clip_name, place, file_name, path), clip) in named.into_iter().zip(read) {
+            let clip = clip.map_err(|e| fail.at(&place, e.to_string()))?;
             if clip.frame_rate() != frame_rate {
                 return Err(fail.at(
                     &place,
@@ -657,6 +731,9 @@ impl Session {
             }
             clip_files.push(path);
             clips.insert(clip_name.clone(), clip);
+        }
+        if let Some(e) = refused {
+            return Err(e);
         }
 
         // Playspecs.
@@ -1142,5 +1219,75 @@ mod tests {
             clip_path(&folder, "/etc/passwd", &any).unwrap(),
             Path::new("/etc/passwd")
         );
+    }
+
+    #[test]
+    fn clips_are_read_side_by_side_in_order_and_the_first_error_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut paths = Vec::new();
+        for i in 0..11 {
+            let path = d.join(format!("c{i}.wav"));
+            Clip::from_interleaved(
+                48_000,
+                1 + i % 3,
+                vec![i as f32 / 16.0; (1 + i % 3) * (i + 1)],
+            )
+            .unwrap()
+            .write_wav(&path)
+            .unwrap();
+            paths.push(path);
+        }
+        std::fs::write(d.join("c4.wav"), b"RIFF junk").unwrap();
+        let borrowed: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        let read = read_clips(&borrowed);
+        assert_eq!(read.len(), 11);
+        for (i, clip) in read.iter().enumerate() {
+            match clip {
+                Ok(c) => {
+                    assert_ne!(i, 4);
+                    assert_eq!((c.channels(), c.frames()), (1 + i % 3, i + 1));
+                    assert_eq!(c.samples()[0], i as f32 / 16.0);
+                }
+                Err(e) => {
+                    assert_eq!(i, 4);
+                    assert!(e.to_string().starts_with(&paths[4].display().to_string()));
+                }
+            }
+        }
+        assert!(read_clips(&[]).is_empty());
+        // In a session, a clip that cannot be read is reported before a
+        // later clip's bad path, as reading them one by one would.
+        let session = d.join("s.json");
+        let text = |clips: &str| {
+            format!(
+                r#"{{ "frame_rate": 48000, "channels": 2, "frames": 10, "clips": {{ {clips} }},
+                     "playspecs": [], "commands": [] }}"#
+            )
+        };
+        std::fs::write(
+            &session,
+            text(r#""a": "c0.wav", "b": "c4.wav", "c": "../x.wav""#),
+        )
+        .unwrap();
+        let err = Session::load(&session).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}: clips.b: ", session.display())),
+            "{err}"
+        );
+        std::fs::write(
+            &session,
+            text(r#""a": "c0.wav", "c": "../x.wav", "b": "c4.wav""#),
+        )
+        .unwrap();
+        let err = Session::load(&session).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}: clips.c: ", session.display())),
+            "{err}"
+        );
+        std::fs::write(&session, text(r#""a": "c0.wav", "b": "c1.wav""#)).unwrap();
+        let loaded = Session::load(&session).unwrap();
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap();
+        assert_eq!(loaded.clip_files, [real(&paths[0]), real(&paths[1])]);
     }
 }

@@ -73,8 +73,19 @@ impl TagHistory {
         })
     }
 
+    /// Slot of the `i`-th oldest run (`i < ring.len()`), without a
+    /// division: the engine asks every period.
+    fn slot(&self, i: usize) -> usize {
+        let at = self.oldest + i;
+        if at >= self.ring.len() {
+            at - self.ring.len()
+        } else {
+            at
+        }
+    }
+
     fn get(&self, i: usize) -> &Segment {
-        &self.ring[(self.oldest + i) % self.ring.len()]
+        &self.ring[self.slot(i)]
     }
 
     /// Records that output frames from stream frame `start` on carry `tag`
@@ -86,12 +97,11 @@ impl TagHistory {
                 return;
             }
         }
-        let cap = self.ring.len();
-        if self.len == cap {
-            self.oldest = (self.oldest + 1) % cap;
+        if self.len == self.ring.len() {
+            self.oldest = self.slot(1);
             self.len -= 1;
         }
-        let slot = (self.oldest + self.len) % cap;
+        let slot = self.slot(self.len);
         self.ring[slot] = Segment { start, tag };
         self.len += 1;
     }

@@ -21,7 +21,7 @@ use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
 use crate::limits::{self, at_most};
 use crate::meter::Metering;
 use crate::playspec::mix::{Prepared, Scratch};
-use crate::playspec::Playspec;
+use crate::playspec::{Kernel, MixKernel, Playspec};
 use crate::queue::{Action, Change, Command, Message};
 use crate::shared::{PositionReader, Shared};
 
@@ -51,6 +51,10 @@ pub struct Config {
     /// period, or every window of stream frames. Meters share the event
     /// queue's room (`event_capacity`). Default off.
     pub metering: Metering,
+    /// The inner loops that mix and clamp: the fastest this CPU has
+    /// ([`MixKernel::Auto`], the default) or a named one, refused when the
+    /// CPU lacks it. Every kernel gives the same output, bit for bit.
+    pub mix_kernel: MixKernel,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             event_capacity: 1024,
             input_buffer_frames: 1 << 18,
             metering: Metering::Off,
+            mix_kernel: MixKernel::Auto,
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct Interface {
     /// The capacity of the engine's mixing scratch (the largest any change
     /// sent so far needed).
     scratch_capacity: usize,
+    /// The inner loops the engine mixes with.
+    kernel: Kernel,
 }
 
 impl std::fmt::Debug for Interface {
@@ -188,6 +195,15 @@ impl Interface {
             config.outcome_capacity + config.event_capacity,
             "event queue",
         )?;
+        let kernel = Kernel::new(config.mix_kernel).ok_or_else(|| {
+            config_error(
+                "mix_kernel",
+                format!(
+                    "{} is not available on this CPU (the rule is: a kernel the CPU has; auto picks one)",
+                    config.mix_kernel.name()
+                ),
+            )
+        })?;
         let (command_tx, command_rx) = rtrb::RingBuffer::new(config.command_capacity);
         let (message_tx, message_rx) =
             rtrb::RingBuffer::new(config.outcome_capacity + config.event_capacity);
@@ -208,6 +224,7 @@ impl Interface {
             max_period,
             clamp: config.clamp,
             max_latency: config.max_latency,
+            kernel,
             initial,
             command_capacity: config.command_capacity,
             commands: command_rx,
@@ -234,6 +251,7 @@ impl Interface {
             backlog: VecDeque::new(),
             closed: false,
             scratch_capacity: 0,
+            kernel,
         };
         Ok((interface, engine))
     }
@@ -241,6 +259,12 @@ impl Interface {
     /// What the driver negotiated: frame rate, period, channels, latencies.
     pub fn info(&self) -> &StreamInfo {
         &self.info
+    }
+
+    /// The mixing kernel the engine runs: [`Config::mix_kernel`] resolved,
+    /// never [`MixKernel::Auto`].
+    pub fn mix_kernel(&self) -> MixKernel {
+        self.kernel.which()
     }
 
     /// Schedules a playspec change: once `p >= insert_at` the playspec

@@ -57,6 +57,6 @@ pub use interface::{Config, Interface};
 pub use meter::{Level, Meter, MeterWindow, Metering, Reading};
 pub use null::{InputSource, NullConfig, NullControl, NullDriver, NullMode, OutputSink};
 pub use pending_file::PendingFile;
-pub use playspec::{Entry, Playspec};
+pub use playspec::{Entry, MixKernel, Playspec};
 pub use shared::PositionReader;
 pub use stream::Stream;

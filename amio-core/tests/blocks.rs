@@ -1,11 +1,12 @@
 //! The output does not depend on the block size: random sessions (entries,
 //! swaps, locates, roll/stop) rendered in random period sizes are identical
-//! bit for bit, and identical to SPEC.md's per-frame model.
+//! bit for bit, and identical to SPEC.md's per-frame model — with every
+//! mixing kernel the CPU has, and at the ends of the timeline.
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 mod support;
 
-use amio_core::{Clip, Entry};
+use amio_core::{Clip, Config, Entry, Interface, MixKernel};
 use proptest::prelude::*;
 use support::*;
 
@@ -101,12 +102,93 @@ proptest! {
         max_period in prop_oneof![Just(1usize), Just(64), Just(256), Just(1000)],
     ) {
         let model = model(&session, FRAMES);
-        let mut sizes = blocks.iter().copied().cycle();
-        let (varied, varied_outcomes) = engine_run(&session, FRAMES, max_period, || sizes.next().unwrap());
-        let (single, _) = engine_run(&session, FRAMES, 1, || 1);
-        prop_assert_eq!(bits(&varied), bits(&single));
-        prop_assert_eq!(bits(&varied), bits(&model.output));
-        prop_assert_eq!(varied_outcomes, model.outcomes);
+        let (single, _) = engine_run_kernel(&session, MixKernel::Baseline, FRAMES, 1, || 1);
+        prop_assert_eq!(bits(&single), bits(&model.output));
+        for kernel in kernels() {
+            let mut sizes = blocks.iter().copied().cycle();
+            let (varied, varied_outcomes) =
+                engine_run_kernel(&session, kernel, FRAMES, max_period, || sizes.next().unwrap());
+            prop_assert_eq!(bits(&varied), bits(&single), "kernel {:?}", kernel);
+            prop_assert_eq!(&varied_outcomes, &model.outcomes);
+        }
+    }
+
+    #[test]
+    fn the_ends_of_the_timeline_are_mixed_exactly(
+        session in session_strategy(),
+        base in prop_oneof![
+            Just(i64::MAX - 150),
+            Just(i64::MIN),
+            Just(i64::MIN + 40),
+            Just(i64::MAX - 40),
+        ],
+        blocks in prop::collection::vec(1usize..=130, 1..20),
+    ) {
+        // The same session moved to the end (or start) of the timeline:
+        // occurrences straddle i64::MAX / i64::MIN, repeats reach back past
+        // the start, and the position wraps.
+        let mut session = session;
+        for entries in &mut session.playspecs {
+            for e in entries.iter_mut() {
+                e.play_at = e.play_at.wrapping_add(base);
+            }
+        }
+        for (_, cmd) in &mut session.commands {
+            match cmd {
+                Cmd::Schedule { insert_at, start_from, .. } => {
+                    *insert_at = insert_at.wrapping_add(base);
+                    *start_from = start_from.wrapping_add(base);
+                }
+                Cmd::Locate(p) => *p = p.wrapping_add(base),
+                Cmd::Roll | Cmd::Stop => {}
+            }
+        }
+        let model = model(&session, FRAMES);
+        for kernel in kernels() {
+            let mut sizes = blocks.iter().copied().cycle();
+            let (out, outcomes) =
+                engine_run_kernel(&session, kernel, FRAMES, 256, || sizes.next().unwrap());
+            prop_assert_eq!(bits(&out), bits(&model.output), "kernel {:?}", kernel);
+            prop_assert_eq!(&outcomes, &model.outcomes);
+        }
+    }
+}
+
+#[test]
+fn every_kernel_the_cpu_has_is_tested() {
+    let have = kernels();
+    assert!(have.contains(&MixKernel::Baseline));
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert_eq!(
+            have.contains(&MixKernel::Avx2),
+            std::arch::is_x86_feature_detected!("avx2")
+        );
+        assert_eq!(
+            have.contains(&MixKernel::Avx512),
+            std::arch::is_x86_feature_detected!("avx512f")
+        );
+    }
+}
+
+#[test]
+fn a_kernel_the_cpu_lacks_is_refused() {
+    for kernel in MixKernel::ALL {
+        let config = Config {
+            mix_kernel: kernel,
+            ..Config::default()
+        };
+        let made = Interface::new(&info(2, 0, 64, (0, 0)), &config);
+        match made {
+            Ok((interface, _)) => {
+                assert!(kernel.is_available());
+                assert_eq!(Some(interface.mix_kernel()), kernel.resolve());
+            }
+            Err(e) => {
+                assert!(!kernel.is_available(), "{kernel:?}: {e}");
+                assert!(e.to_string().contains("mix_kernel"), "{e}");
+            }
+        }
     }
 }
 
@@ -175,10 +257,12 @@ fn fixed_block_sizes_agree_on_a_busy_session() {
     };
     let frames = 1200;
     let model = model(&session, frames);
-    for block in [1usize, 64, 256, 1000] {
-        let (out, outcomes) = engine_run(&session, frames, block, || block);
-        assert_eq!(bits(&out), bits(&model.output), "block {block}");
-        assert_eq!(outcomes, model.outcomes, "block {block}");
+    for kernel in kernels() {
+        for block in [1usize, 64, 256, 1000] {
+            let (out, outcomes) = engine_run_kernel(&session, kernel, frames, block, || block);
+            assert_eq!(bits(&out), bits(&model.output), "{kernel:?}, block {block}");
+            assert_eq!(outcomes, model.outcomes, "{kernel:?}, block {block}");
+        }
     }
     assert!(model.output.iter().filter(|x| **x != 0.0).count() > 1500);
 }

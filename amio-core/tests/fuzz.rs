@@ -102,6 +102,28 @@ fn valid_files() -> Vec<(&'static str, Vec<u8>)> {
         }
         w.finalize().unwrap();
     }
+    // 8- and 24-bit integers (24 bits in a 4-byte container, as
+    // WAVE_FORMAT_EXTENSIBLE holds them), read in bulk like the others.
+    let mut wav_int = Vec::new();
+    for (bits, bytes) in [(8u16, 1u16), (24, 4)] {
+        let mut out = Cursor::new(Vec::new());
+        let spec = hound::WavSpecEx {
+            spec: hound::WavSpec {
+                channels: 2,
+                sample_rate: 22_050,
+                bits_per_sample: bits,
+                sample_format: hound::SampleFormat::Int,
+            },
+            bytes_per_sample: bytes,
+        };
+        let mut w = hound::WavWriter::new_with_spec_ex(&mut out, spec).unwrap();
+        let full = 1i32 << (bits - 1);
+        for i in 0..200 {
+            w.write_sample(i * 7919 % (2 * full) - full).unwrap();
+        }
+        w.finalize().unwrap();
+        wav_int.push(("wav", out.into_inner()));
+    }
     let mut flac = Cursor::new(Vec::new());
     clip.write_flac_to(&mut flac, 16).unwrap();
     let mut au = Vec::new();
@@ -111,12 +133,14 @@ fn valid_files() -> Vec<(&'static str, Vec<u8>)> {
     for i in 0..40 {
         au.extend_from_slice(&(i as f32 / 40.0).to_be_bytes());
     }
-    vec![
+    let mut files = vec![
         ("wav", wav.into_inner()),
         ("wav", wav16.into_inner()),
         ("flac", flac.into_inner()),
         ("au", au),
-    ]
+    ];
+    files.extend(wav_int);
+    files
 }
 
 /// One way of damaging a file.

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use amio_core::{
-    Clip, Config, Entry, Event, Interface, Meter, MeterWindow, Metering, Playspec, StreamInfo,
+    Clip, Config, Entry, Event, Interface, Level, Meter, MeterWindow, Metering, Playspec,
+    StreamInfo,
 };
+use proptest::prelude::*;
 
 /// A stereo signal: a 1 kHz sine on the left, a decaying 330 Hz one on the
 /// right, silence in the middle.
@@ -142,4 +144,70 @@ fn a_bad_window_is_refused_when_the_interface_is_made() {
         err.to_string(),
         "meter window: 9000 windows a second at 8000 Hz (the rule is 1 <= n <= frame rate)"
     );
+}
+
+/// Random stereo samples from a seed, loud and quiet stretches mixed.
+fn random_clip(frames: usize, seed: u64) -> Clip {
+    let mut s = seed | 1;
+    let samples = (0..frames * 2)
+        .map(|i| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let x = (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0;
+            if (i / 300) % 3 == 1 {
+                x * 1e-4
+            } else {
+                x
+            }
+        })
+        .collect();
+    Clip::from_interleaved(48_000, 2, samples).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Any signal, any periods, any window: live equals offline to the bit.
+    /// (The f64 sums themselves are compared bit for bit, on every vector
+    /// path, in the crate's `meter::lanes` tests.)
+    #[test]
+    fn live_equals_offline_for_any_split_and_window(
+        frames in 1usize..6_000,
+        seed in any::<u64>(),
+        blocks in proptest::collection::vec(1usize..1024, 1..8),
+        window in prop_oneof![
+            (1u64..3_000).prop_map(MeterWindow::Frames),
+            (1u32..2_000).prop_map(MeterWindow::PerSecond),
+        ],
+    ) {
+        let clip = random_clip(frames, seed);
+        let offline = clip.meter(window).unwrap();
+        let meters = live(&clip, Metering::Window(window), &blocks[..]);
+        // The last window is sent only if the stream reaches its end.
+        let whole = offline.len() - usize::from(
+            offline.last().is_some_and(|r| window_end(window, r.frame) > frames as u64),
+        );
+        prop_assert_eq!(meters.len(), whole);
+        for (m, r) in meters.iter().zip(&offline) {
+            prop_assert_eq!((m.stream_frame, m.frames), (r.frame, r.frames));
+            let bits = |l: &[Level]| {
+                l.iter().map(|l| (l.peak_db.to_bits(), l.rms_db.to_bits())).collect::<Vec<_>>()
+            };
+            prop_assert_eq!(bits(&m.input), bits(&r.levels));
+            prop_assert_eq!(bits(&m.output), bits(&r.levels));
+        }
+    }
+}
+
+/// Where the window that starts at `frame` ends.
+fn window_end(window: MeterWindow, frame: u64) -> u64 {
+    match window {
+        MeterWindow::Frames(n) => frame + n,
+        MeterWindow::PerSecond(n) => {
+            let (rate, n) = (48_000u64, u64::from(n));
+            let j = ((frame + 1) * n).div_ceil(rate);
+            j * rate / n
+        }
+    }
 }

@@ -106,6 +106,7 @@ fn interface_config(
         event_capacity: event_capacity.unwrap_or(defaults.event_capacity),
         input_buffer_frames: input_buffer_frames.unwrap_or(defaults.input_buffer_frames),
         metering,
+        mix_kernel: defaults.mix_kernel,
     })
 }
 

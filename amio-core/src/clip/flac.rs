@@ -493,15 +493,19 @@ fn decode(
         samples
             .try_reserve(n * channels)
             .map_err(|_| refuse(format!("{frames} frames and more do not fit in memory")))?;
-        let planes: Vec<&[i32]> = (0..channels).filter_map(|c| buffer.plane(c)).collect();
         // The decoder left-justifies every sample in 32 bits, so dividing
-        // by 2^31 is dividing the file's integer by 2^(bits-1).
-        for i in 0..n {
-            samples.extend(
-                planes
-                    .iter()
-                    .map(|p| (f64::from(p[i]) / 2_147_483_648.0) as f32),
-            );
+        // by 2^31 is dividing the file's integer by 2^(bits-1). Each plane
+        // goes into its place in the frames in one loop.
+        let start = samples.len();
+        samples.resize(start + n * channels, 0.0);
+        let frames_out = &mut samples[start..];
+        for c in 0..channels {
+            let plane = buffer
+                .plane(c)
+                .ok_or_else(|| refuse(format!("channel {c} is missing from a frame")))?;
+            for (frame, &v) in frames_out.chunks_exact_mut(channels).zip(plane) {
+                frame[c] = (f64::from(v) / 2_147_483_648.0) as f32;
+            }
         }
         frames += n as u64;
         if description.frames != 0 && frames > description.frames {

@@ -72,17 +72,26 @@ pub fn check_wav_shape(path: &Path, channels: usize, frame_rate: u32) -> Result<
     Ok(())
 }
 
-/// The header of a 32-bit float WAV file of `frames` frames, and the
-/// offset of its first sample; RF64 when the file is larger than a RIFF
-/// WAV can say. `None` when the data size does not fit 64 bits.
-fn header(channels: u16, frame_rate: u32, frames: u64) -> Option<Vec<u8>> {
-    let extensible = channels > 2;
-    let fmt_bytes: u32 = if extensible { 40 } else { 18 };
+/// The sizes of a 32-bit float WAV file of `frames` frames: the `fmt `
+/// chunk's, the header's after the RIFF size, the data's and the RIFF
+/// size. `None` when they do not fit 64 bits.
+fn sizes(channels: u16, frames: u64) -> Option<(u32, u32, u64, u64)> {
+    let fmt_bytes: u32 = if channels > 2 { 40 } else { 18 };
     let block_align = u32::from(channels) * SAMPLE_BYTES as u32;
     let data_bytes = frames.checked_mul(u64::from(block_align))?;
     // WAVE + JUNK/ds64 + fmt + fact + data header.
     let header_after_riff = 4 + (8 + DS64_BYTES) + (8 + fmt_bytes) + (8 + 4) + 8;
     let riff_bytes = data_bytes.checked_add(u64::from(header_after_riff))?;
+    Some((fmt_bytes, header_after_riff, data_bytes, riff_bytes))
+}
+
+/// The header of a 32-bit float WAV file of `frames` frames, and the
+/// offset of its first sample; RF64 when the file is larger than a RIFF
+/// WAV can say. `None` when the data size does not fit 64 bits.
+fn header(channels: u16, frame_rate: u32, frames: u64) -> Option<Vec<u8>> {
+    let extensible = channels > 2;
+    let block_align = u32::from(channels) * SAMPLE_BYTES as u32;
+    let (fmt_bytes, header_after_riff, data_bytes, riff_bytes) = sizes(channels, frames)?;
     let rf64 = riff_bytes > u64::from(u32::MAX);
     let small = |n: u64| if rf64 { u32::MAX } else { n as u32 };
     let mut h = Vec::with_capacity(8 + header_after_riff as usize);
@@ -216,7 +225,7 @@ impl<W: Write + Seek> WavWriter<W> {
     /// `samples` must hold whole frames.
     pub fn write_at(&mut self, frame: u64, samples: &[f32]) -> Result<()> {
         let channels = usize::from(self.channels);
-        if samples.len() % channels != 0 {
+        if !samples.len().is_multiple_of(channels) {
             return Err(Error::ClipPartialFrame {
                 samples: samples.len(),
                 channels,
@@ -225,7 +234,7 @@ impl<W: Write + Seek> WavWriter<W> {
         let count = (samples.len() / channels) as u64;
         let end = frame
             .checked_add(count)
-            .filter(|&end| header(self.channels, self.frame_rate, end).is_some())
+            .filter(|&end| sizes(self.channels, end).is_some())
             .ok_or_else(|| Error::WavLimit {
                 path: self.name.clone(),
                 rule: format!(
@@ -246,8 +255,10 @@ impl<W: Write + Seek> WavWriter<W> {
         }
         for block in samples.chunks(BLOCK_SAMPLES) {
             self.bytes.clear();
-            self.bytes
-                .extend(block.iter().flat_map(|s| s.to_le_bytes()));
+            self.bytes.resize(block.len() * SAMPLE_BYTES as usize, 0);
+            for (b, s) in self.bytes.chunks_exact_mut(4).zip(block) {
+                b.copy_from_slice(&s.to_le_bytes());
+            }
             self.writer
                 .write_all(&self.bytes)
                 .map_err(|e| io_error(&self.name, e))?;
@@ -263,7 +274,7 @@ impl<W: Write + Seek> WavWriter<W> {
         if frames <= self.frames {
             return Ok(());
         }
-        header(self.channels, self.frame_rate, frames).ok_or_else(|| Error::WavLimit {
+        sizes(self.channels, frames).ok_or_else(|| Error::WavLimit {
             path: self.name.clone(),
             rule: format!("{frames} frames are more than a WAV file can hold"),
         })?;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rtrb::{Consumer, Producer};
 
 use crate::driver::StreamInfo;
-use crate::meter::{Accum, Meter, MeterWindow, Metering};
+use crate::meter::{Accum, Boundaries, Lanes, Meter, Metering};
 use crate::queue::Message;
 
 /// The engine's live meter: accumulates each period's input and output and
@@ -15,14 +15,12 @@ use crate::queue::Message;
 /// of its own (so nothing is allocated on the audio thread; the control
 /// side makes the [`Meter`]).
 pub(crate) struct LiveMeter {
-    /// `None`: every period.
-    window: Option<MeterWindow>,
-    frame_rate: u32,
-    /// The current window's first stream frame, and the next boundary.
+    /// The window boundaries (`None`: every period).
+    boundaries: Option<Boundaries>,
+    /// The current window's first stream frame.
     start: u64,
-    end: u64,
-    input: Box<[Accum]>,
-    output: Box<[Accum]>,
+    input: Lanes,
+    output: Lanes,
     levels: Producer<Accum>,
 }
 
@@ -41,10 +39,10 @@ impl LiveMeter {
         info: &StreamInfo,
         events: usize,
     ) -> crate::Result<(Option<LiveMeter>, Option<MeterLevels>)> {
-        let window = match metering {
+        let boundaries = match metering {
             Metering::Off => return Ok((None, None)),
             Metering::EveryPeriod => None,
-            Metering::Window(w) => Some(w),
+            Metering::Window(w) => Some(w.boundaries(info.frame_rate)),
         };
         let channels = info.in_channels + info.out_channels;
         let slots = channels.checked_mul(events).ok_or(crate::Error::Argument {
@@ -54,12 +52,10 @@ impl LiveMeter {
         crate::limits::can_allocate::<Accum>(slots.max(1), "meter levels")?;
         let (tx, rx) = rtrb::RingBuffer::new(slots.max(1));
         let meter = LiveMeter {
-            window,
-            frame_rate: info.frame_rate,
+            boundaries,
             start: 0,
-            end: window.map_or(u64::MAX, |w| w.next_boundary(0, info.frame_rate)),
-            input: vec![Accum::default(); info.in_channels].into_boxed_slice(),
-            output: vec![Accum::default(); info.out_channels].into_boxed_slice(),
+            input: Lanes::new(info.in_channels)?,
+            output: Lanes::new(info.out_channels)?,
             levels: tx,
         };
         let levels = MeterLevels {
@@ -70,55 +66,89 @@ impl LiveMeter {
         Ok((Some(meter), Some(levels)))
     }
 
-    /// Adds the period from stream frame `s`: `input` and `output`
-    /// interleaved, of the same frames. Each window that ends is sent if
+    /// Adds the period of stream frames `period`: `input` and `output`
+    /// interleaved, that many frames each. Each window that ends is sent if
     /// the message queue has room beyond `outcome_reserve`, else counted in
     /// `events_lost`. Real-time safe.
     pub(crate) fn period(
         &mut self,
-        s: u64,
+        period: std::ops::Range<u64>,
         input: &[f32],
         output: &[f32],
         messages: &mut Producer<Message>,
         outcome_reserve: usize,
         events_lost: &AtomicU64,
     ) {
-        let (ic, oc) = (self.input.len(), self.output.len());
-        let frames = match (ic, oc) {
-            (_, 1..) => output.len() / oc,
-            (1.., 0) => input.len() / ic,
-            (0, 0) => return,
+        let (ic, oc) = (self.input.channels(), self.output.channels());
+        let (s, frames) = (period.start, (period.end - period.start) as usize);
+        if frames == 0 || ic + oc == 0 {
+            return;
+        }
+        let Some(boundaries) = self.boundaries else {
+            // Every period: the period is the window.
+            self.input.add(&input[..frames * ic]);
+            self.output.add(&output[..frames * oc]);
+            self.send(s + frames as u64, messages, outcome_reserve, events_lost);
+            return;
         };
+        let mut boundaries = boundaries;
         let mut done = 0;
         while done < frames {
             let at = s + done as u64;
-            let n = (frames - done).min(usize::try_from(self.end - at).unwrap_or(usize::MAX));
-            Accum::add(&mut self.input, &input[done * ic..(done + n) * ic]);
-            Accum::add(&mut self.output, &output[done * oc..(done + n) * oc]);
-            done += n;
-            let to = s + done as u64;
-            if to != self.end && !(self.window.is_none() && done == frames) {
-                continue;
-            }
-            let room = messages.slots() > outcome_reserve && self.levels.slots() >= ic + oc;
-            if room {
-                for a in self.input.iter().chain(self.output.iter()) {
-                    let _ = self.levels.push(*a);
-                }
-                let _ = messages.push(Message::Meter {
-                    stream_frame: self.start,
-                    frames: to - self.start,
-                });
+            let left = boundaries.end() - at;
+            let n = if left < (frames - done) as u64 {
+                left as usize
             } else {
-                events_lost.fetch_add(1, Ordering::Relaxed);
-            }
-            self.input.fill(Accum::default());
-            self.output.fill(Accum::default());
-            self.start = to;
-            if let Some(w) = self.window {
-                self.end = w.next_boundary(to, self.frame_rate);
+                frames - done
+            };
+            self.input.add(&input[done * ic..(done + n) * ic]);
+            self.output.add(&output[done * oc..(done + n) * oc]);
+            done += n;
+            if n as u64 == left {
+                self.send(at + left, messages, outcome_reserve, events_lost);
+                boundaries.advance();
             }
         }
+        self.boundaries = Some(boundaries);
+    }
+
+    /// Ends the window at stream frame `to`: sends its levels if there is
+    /// room (else counts an event lost) and starts the next.
+    fn send(
+        &mut self,
+        to: u64,
+        messages: &mut Producer<Message>,
+        outcome_reserve: usize,
+        events_lost: &AtomicU64,
+    ) {
+        let (ic, oc) = (self.input.channels(), self.output.channels());
+        // The cached count first: it can only undercount the room, so the
+        // shared position is read only when the queue looks full.
+        let sent = (messages.cached_slots() > outcome_reserve
+            || messages.slots() > outcome_reserve)
+            && match self.levels.write_chunk_uninit(ic + oc) {
+                Ok(chunk) => {
+                    let (input, output) = (&self.input, &self.output);
+                    chunk.fill_from_iter(
+                        (0..ic)
+                            .map(|c| input.total(c))
+                            .chain((0..oc).map(|c| output.total(c))),
+                    );
+                    true
+                }
+                Err(_) => false,
+            };
+        if sent {
+            let _ = messages.push(Message::Meter {
+                stream_frame: self.start,
+                frames: to - self.start,
+            });
+        } else {
+            events_lost.fetch_add(1, Ordering::Relaxed);
+        }
+        self.input.clear();
+        self.output.clear();
+        self.start = to;
     }
 }
 

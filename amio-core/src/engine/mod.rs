@@ -14,7 +14,8 @@ use rtrb::{Consumer, Producer};
 
 use crate::capture::{CaptureWriter, Tag, TagHistory};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
-use crate::playspec::mix::{self, Scratch};
+use crate::playspec::mix::Scratch;
+use crate::playspec::Kernel;
 use crate::queue::{Action, Change, Command, Message};
 use crate::shared::Shared;
 use live_meter::LiveMeter;
@@ -67,6 +68,8 @@ pub struct Engine {
     max_period: usize,
     clamp: bool,
     max_latency: u64,
+    /// The inner loops mixing and clamping run.
+    kernel: Kernel,
 
     /// `s`: the next stream frame to process.
     s: u64,
@@ -107,6 +110,7 @@ pub(crate) struct EngineParts {
     pub(crate) max_period: usize,
     pub(crate) clamp: bool,
     pub(crate) max_latency: u64,
+    pub(crate) kernel: Kernel,
     pub(crate) initial: Box<Change>,
     pub(crate) command_capacity: usize,
     pub(crate) commands: Consumer<Command>,
@@ -211,6 +215,7 @@ impl Engine {
             max_period: parts.max_period,
             clamp: parts.clamp,
             max_latency: parts.max_latency,
+            kernel: parts.kernel,
             s: 0,
             p: 0,
             rolling: false,
@@ -278,7 +283,8 @@ impl Engine {
             // 3. Mix (rolling) or leave silence (stopped).
             if self.rolling {
                 let out = &mut self.output[done * oc..(done + n) * oc];
-                self.current.prepared.mix(&mut self.scratch, self.p, n, out);
+                let kernel = self.kernel;
+                (self.current.prepared).mix(&mut self.scratch, kernel, self.p, n, out);
                 self.p = self.p.wrapping_add(n as i64);
             }
             // 4. s += n.
@@ -286,12 +292,12 @@ impl Engine {
             done += n;
         }
         if self.clamp {
-            mix::clamp(&mut self.output[..frames * oc]);
+            self.kernel.clamp(&mut self.output[..frames * oc]);
         }
         self.capture_input(period_start, frames);
         if let Some(meter) = &mut self.meter {
             meter.period(
-                period_start,
+                period_start..self.s,
                 &self.input[..frames * self.in_channels],
                 &self.output[..frames * oc],
                 &mut self.messages,

@@ -2,7 +2,7 @@
 
 use crate::clip::Clip;
 use crate::error::Result;
-use crate::meter::{Accum, MeterWindow, Reading};
+use crate::meter::{Lanes, MeterWindow, Reading};
 
 impl Clip {
     /// Peak and RMS per channel over consecutive windows from frame 0; the
@@ -11,21 +11,23 @@ impl Clip {
         window.check(self.frame_rate())?;
         let channels = self.channels();
         let total = self.frames() as u64;
+        let mut lanes = Lanes::new(channels)?;
+        let mut boundaries = window.boundaries(self.frame_rate());
         let mut readings = Vec::new();
         let mut start = 0;
         while start < total {
-            let end = window.next_boundary(start, self.frame_rate()).min(total);
-            let mut accums = vec![Accum::default(); channels];
-            Accum::add(
-                &mut accums,
-                &self.samples()[start as usize * channels..end as usize * channels],
-            );
+            let end = boundaries.end().min(total);
+            lanes.clear();
+            lanes.add(&self.samples()[start as usize * channels..end as usize * channels]);
             readings.push(Reading {
                 frame: start,
                 frames: end - start,
-                levels: accums.iter().map(|a| a.level(end - start)).collect(),
+                levels: (0..channels)
+                    .map(|c| lanes.total(c).level(end - start))
+                    .collect(),
             });
             start = end;
+            boundaries.advance();
         }
         Ok(readings)
     }
@@ -99,5 +101,28 @@ mod tests {
         // Windows start at 0, 3, 6, 10, 13, ...
         assert_eq!(b, [3, 3, 6, 6, 10, 10]);
         assert_eq!(MeterWindow::Frames(4).next_boundary(7, 1), 8);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn boundaries_follow_the_definition(
+            rate in 1u32..200_000,
+            n in 1u32..5_000,
+            frames in 1u64..10_000,
+            per_second in proptest::bool::ANY,
+        ) {
+            let w = if per_second {
+                MeterWindow::PerSecond(n.min(rate))
+            } else {
+                MeterWindow::Frames(frames)
+            };
+            let mut b = w.boundaries(rate);
+            let mut start = 0;
+            for _ in 0..300 {
+                proptest::prop_assert_eq!(b.end(), w.next_boundary(start, rate));
+                start = b.end();
+                b.advance();
+            }
+        }
     }
 }

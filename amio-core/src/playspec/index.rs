@@ -17,12 +17,18 @@
 //!
 //! A query lists candidate entry indices, possibly twice; the caller sorts
 //! and deduplicates them, so the mixing order never depends on the query.
+//!
+//! [`TimelineIndex::next_start`] answers the other question the mixer asks:
+//! where the next occurrence begins. Until then, what sounds only shrinks,
+//! so the mixer keeps its plan and asks again only when it gets there.
 
 use crate::playspec::Entry;
 
 pub(crate) struct TimelineIndex {
     once: Vec<Class>,
     always: Vec<u32>,
+    /// `(play_at mod repeat, repeat)` of each entry in `always`.
+    always_phases: Vec<(i64, i64)>,
     loops: Vec<LoopGroup>,
     capacity: usize,
 }
@@ -83,12 +89,19 @@ impl Class {
             }
         }
     }
+
+    /// The smallest start `>= x`, if any.
+    fn next_start(&self, x: i64) -> Option<i64> {
+        let i = self.starts.partition_point(|&t| t < x);
+        self.starts.get(i).copied()
+    }
 }
 
 impl TimelineIndex {
     pub(crate) fn build(entries: &[Entry]) -> TimelineIndex {
         let mut once = Vec::new();
         let mut always = Vec::new();
+        let mut always_phases = Vec::new();
         let mut loops: Vec<(i64, Vec<Item>)> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let len = e.length();
@@ -100,6 +113,7 @@ impl TimelineIndex {
                 once.push((e.play_at, len, i));
             } else if len >= e.repeat.unsigned_abs() {
                 always.push(i);
+                always_phases.push((e.play_at.rem_euclid(e.repeat), e.repeat));
             } else {
                 let phase = e.play_at.rem_euclid(e.repeat);
                 match loops.iter_mut().find(|(r, _)| *r == e.repeat) {
@@ -113,6 +127,7 @@ impl TimelineIndex {
         TimelineIndex {
             once: Class::build(once),
             always,
+            always_phases,
             loops: loops
                 .into_iter()
                 .map(|(repeat, items)| LoopGroup {
@@ -158,6 +173,45 @@ impl TimelineIndex {
                 }
             }
         }
+    }
+
+    /// The first position `>= x` at which an occurrence of a sounding entry
+    /// (one with frames) starts, or `None` if none starts from `x` to the
+    /// end of the timeline (`i64::MAX`). One binary search per class and
+    /// one division per repeating entry or repeat group: cheap, but not
+    /// free, so the mixer asks only when it reaches the last answer.
+    pub(crate) fn next_start(&self, x: i128) -> Option<i64> {
+        let x = match i64::try_from(x) {
+            Ok(x) => x,
+            Err(_) if x < 0 => i64::MIN,
+            Err(_) => return None, // past the end of the timeline
+        };
+        // The start of the copy with phase `phase` (mod `r`) at or after x.
+        let periodic = |phase: i64, r: i64| -> Option<i64> {
+            let base = i128::from(x) - i128::from(x.rem_euclid(r));
+            let mut t = base + i128::from(phase);
+            if t < i128::from(x) {
+                t += i128::from(r);
+            }
+            i64::try_from(t).ok()
+        };
+        let once = self.once.iter().filter_map(|c| c.next_start(x));
+        let always = self
+            .always_phases
+            .iter()
+            .filter_map(|&(phase, r)| periodic(phase, r));
+        let loops = self.loops.iter().flat_map(|group| {
+            let q = x.rem_euclid(group.repeat);
+            group.classes.iter().filter_map(move |class| {
+                // The first phase >= q this cycle, else the first one of
+                // the next cycle.
+                let phase = class
+                    .next_start(q)
+                    .or_else(|| class.starts.first().map(|&p| p + group.repeat))?;
+                i64::try_from(i128::from(x) - i128::from(q) + i128::from(phase)).ok()
+            })
+        });
+        once.chain(always).chain(loops).min()
     }
 }
 
@@ -235,7 +289,62 @@ mod tests {
         check(&es, i64::MIN, 64);
     }
 
+    /// Reference: the first start `>= x` of an occurrence of a sounding
+    /// entry, within the timeline.
+    fn next_start_reference(es: &[Entry], x: i64) -> Option<i64> {
+        es.iter()
+            .filter(|e| e.length() > 0)
+            .filter_map(|e| {
+                let (t, x) = (i128::from(e.play_at), i128::from(x));
+                if e.repeat == 0 {
+                    return (t >= x).then_some(t);
+                }
+                let r = i128::from(e.repeat);
+                let k = (x - t).div_euclid(r) + i128::from((x - t).rem_euclid(r) != 0);
+                Some(t + k * r)
+            })
+            .filter_map(|t| i64::try_from(t).ok())
+            .min()
+    }
+
+    #[test]
+    fn next_start_at_the_ends_of_the_timeline() {
+        let es = entries(&[(i64::MAX - 3, 2, 0), (5, 3, 7), (-9, 20, 10)]);
+        let index = TimelineIndex::build(&es);
+        for x in [
+            i64::MIN,
+            i64::MIN + 1,
+            -10,
+            0,
+            5,
+            6,
+            i64::MAX - 10,
+            i64::MAX,
+        ] {
+            assert_eq!(
+                index.next_start(i128::from(x)),
+                next_start_reference(&es, x),
+                "x {x}"
+            );
+        }
+        assert_eq!(index.next_start(i128::from(i64::MAX) + 1), None);
+        let once = entries(&[(i64::MAX - 3, 2, 0)]);
+        assert_eq!(
+            TimelineIndex::build(&once).next_start(i128::from(i64::MAX - 2)),
+            None
+        );
+    }
+
     proptest! {
+        #[test]
+        fn next_start_matches_reference(
+            spec in prop::collection::vec((-500i64..500, 0u64..300, prop_oneof![Just(0i64), 1i64..400]), 0..40),
+            x in -2000i64..2000,
+        ) {
+            let es = entries(&spec);
+            prop_assert_eq!(TimelineIndex::build(&es).next_start(i128::from(x)), next_start_reference(&es, x));
+        }
+
         #[test]
         fn index_matches_reference(
             spec in prop::collection::vec((-500i64..500, 0u64..300, prop_oneof![Just(0i64), 1i64..400]), 0..40),

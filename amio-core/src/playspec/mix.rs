@@ -1,42 +1,158 @@
 //! Mixing: summing the occurrences of a playspec into an output period.
 //!
-//! A [`Prepared`] playspec is a [`Playspec`] laid out for one interface: the
-//! gains of every entry in the shape the inner loops want, and a candidate
-//! buffer big enough that a query never allocates. It is built on the control
-//! side when the playspec is scheduled and only read (and its scratch reused)
-//! on the audio thread.
+//! A [`Prepared`] playspec is a [`Playspec`] laid out for one interface:
+//! for every entry, what the inner loops need (where its samples start,
+//! its length and fades, its gains in the shape of its layout). It is built
+//! on the control side when the playspec is scheduled and only read on the
+//! audio thread.
 //!
-//! Every output sample is the sum of its contributions in a fixed order
-//! (entry index, then occurrence `k`), whatever stretch of positions is
-//! rendered at once: that is what makes the output independent of the block
-//! size, bit for bit.
+//! **The plan.** What sounds changes only where an occurrence starts or
+//! ends, which for a multitrack session is rare next to the periods
+//! between. So the audio thread keeps, in its [`Scratch`], a *plan*: the
+//! occurrences that meet the positions from the current one up to the next
+//! occurrence start (the timeline index's [`TimelineIndex::next_start`]).
+//! Each stretch that continues the last one and ends by then is mixed
+//! straight from the plan; occurrences that end are dropped from it as they
+//! do. Only a stretch that reaches past the next start, jumps (a locate, a
+//! change's new position) or mixes another playspec makes a new plan: one
+//! index query, sort and de-duplication. No 128-bit division is done per
+//! period; the divisions of planning are done once per plan.
+//!
+//! **The order.** Every output sample is the sum of its contributions in a
+//! fixed order (entry index, then occurrence `k`), whatever stretch of
+//! positions is rendered at once and whatever plan it comes from: the plan
+//! is sorted by (entry, k). That is what makes the output independent of
+//! the block size, bit for bit; the [`Kernel`]s keep it so on every CPU.
+//!
+//! [`TimelineIndex::next_start`]: crate::playspec::index::TimelineIndex::next_start
 
+use crate::clip::Clip;
+use crate::playspec::kernel::{Kernel, LANES};
 use crate::playspec::{fade_factor, Entry, Playspec};
 
-/// Width of the gain pattern used by the same-layout inner loop: a multiple
-/// of every channel count that divides it, and of the SIMD width.
-const LANES: usize = 16;
-
-/// One entry's gains, laid out for the inner loops.
-struct Gains {
-    /// `gains[o]` for output channel `o`.
-    per_channel: Box<[f32]>,
-    /// `gains[i mod out_channels]` for `i < LANES`, when the clip has as many
-    /// channels as the output and `out_channels` divides `LANES`: then a
-    /// stretch of frames is one contiguous multiply-add.
-    pattern: Option<[f32; LANES]>,
+/// How an entry's clip frames map onto the output, for the unfaded body.
+enum Layout {
+    /// The clip has the output's channels and they divide [`LANES`]: a
+    /// stretch is one contiguous multiply-add with the gains repeated.
+    Same([f32; LANES]),
+    /// A mono clip on a stereo output.
+    MonoToStereo([f32; 2]),
+    /// Anything else: output channel `o` takes clip channel `o mod cc`.
+    General,
 }
 
-impl Gains {
-    fn new(entry: &Entry, out_channels: usize) -> Gains {
-        let per_channel: Box<[f32]> = entry.gains.clone().into_boxed_slice();
-        let pattern = (entry.clip.channels() == out_channels
-            && out_channels > 0
-            && LANES % out_channels == 0)
-            .then(|| std::array::from_fn(|i| per_channel[i % out_channels]));
-        Gains {
-            per_channel,
-            pattern,
+/// One entry, laid out for the audio thread.
+struct Voice {
+    clip: Clip,
+    /// Index in the clip's samples of clip frame `a` (the range's start).
+    offset: usize,
+    /// Channels of the clip.
+    cc: usize,
+    /// `L = b - a`.
+    len: u64,
+    repeat: i64,
+    fade_in: u64,
+    fade_out: u64,
+    /// `L - fade_out`: where the fade-out begins.
+    body_end: u64,
+    /// `gains[o]` for output channel `o`.
+    gains: Box<[f32]>,
+    layout: Layout,
+}
+
+impl Voice {
+    fn new(entry: &Entry, out_channels: usize) -> Voice {
+        let cc = entry.clip.channels();
+        let gains: Box<[f32]> = entry.gains.clone().into_boxed_slice();
+        let len = entry.length();
+        let layout = if cc == out_channels && out_channels > 0 && LANES.is_multiple_of(out_channels)
+        {
+            Layout::Same(std::array::from_fn(|i| gains[i % out_channels]))
+        } else if cc == 1 && out_channels == 2 {
+            Layout::MonoToStereo([gains[0], gains[1]])
+        } else {
+            Layout::General
+        };
+        Voice {
+            clip: entry.clip.clone(),
+            offset: (entry.range.start as usize).saturating_mul(cc),
+            cc,
+            len,
+            repeat: entry.repeat,
+            fade_in: entry.fade_in,
+            fade_out: entry.fade_out,
+            body_end: len - entry.fade_out,
+            gains,
+            layout,
+        }
+    }
+
+    /// The samples of clip frames `j0..j1` of an occurrence.
+    #[inline]
+    fn src(&self, j0: u64, j1: u64) -> &[f32] {
+        let samples = self.clip.samples();
+        &samples[self.offset + j0 as usize * self.cc..self.offset + j1 as usize * self.cc]
+    }
+
+    /// Adds frames `j0..j1` of one occurrence into `out` (exactly those
+    /// frames, interleaved), splitting at the fades so the body takes the
+    /// fast path.
+    #[inline(always)]
+    fn mix(&self, kernel: Kernel, oc: usize, j0: u64, j1: u64, out: &mut [f32]) {
+        if j0 >= self.fade_in && j1 <= self.body_end {
+            self.mix_body(kernel, oc, self.src(j0, j1), out);
+            return;
+        }
+        let at = |j: u64| ((j - j0) as usize) * oc;
+        let fade_in_end = j1.min(self.fade_in);
+        if j0 < fade_in_end {
+            self.mix_faded(oc, j0, fade_in_end, &mut out[..at(fade_in_end)]);
+        }
+        let (b0, b1) = (j0.max(self.fade_in), j1.min(self.body_end));
+        if b0 < b1 {
+            self.mix_body(kernel, oc, self.src(b0, b1), &mut out[at(b0)..at(b1)]);
+        }
+        let fade_out_start = j0.max(self.body_end);
+        if fade_out_start < j1 {
+            self.mix_faded(oc, fade_out_start, j1, &mut out[at(fade_out_start)..]);
+        }
+    }
+
+    /// `out[f][o] += gains[o] * src[f][o mod cc]`: the unfaded body.
+    #[inline(always)]
+    fn mix_body(&self, kernel: Kernel, oc: usize, src: &[f32], out: &mut [f32]) {
+        match &self.layout {
+            Layout::Same(pattern) => kernel.same_layout(pattern, src, out),
+            Layout::MonoToStereo(gains) => kernel.mono_to_stereo(*gains, src, out),
+            Layout::General => {
+                for (frame, sframe) in out.chunks_exact_mut(oc).zip(src.chunks_exact(self.cc)) {
+                    for ((o, g), x) in frame
+                        .iter_mut()
+                        .zip(&self.gains[..])
+                        .zip(sframe.iter().cycle())
+                    {
+                        *o += g * x;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out[f][o] += (gains[o] * fade(j)) * clip[a + j][o mod cc]` for
+    /// frames `j0..j1`.
+    fn mix_faded(&self, oc: usize, j0: u64, j1: u64, out: &mut [f32]) {
+        let src = self.src(j0, j1);
+        for (j, (frame, sframe)) in
+            (j0..).zip(out.chunks_exact_mut(oc).zip(src.chunks_exact(self.cc)))
+        {
+            let fade = fade_factor(j, self.len, self.fade_in, self.fade_out);
+            for ((o, g), x) in frame
+                .iter_mut()
+                .zip(&self.gains[..])
+                .zip(sframe.iter().cycle())
+            {
+                *o += (g * fade) * x;
+            }
         }
     }
 }
@@ -45,19 +161,37 @@ impl Gains {
 pub(crate) struct Prepared {
     pub(crate) id: u64,
     playspec: Playspec,
-    gains: Vec<Gains>,
+    voices: Vec<Voice>,
     out_channels: usize,
 }
 
-/// The audio thread's working space for mixing: the candidates of a query
-/// and the occurrences planned from them. One per interface, sized for the
-/// largest playspec scheduled so far (the control side sends a bigger one
-/// along with a change that needs it), so scheduling does not allocate
-/// scratch per playspec.
+/// The occurrences of one entry in the plan: `count` of them, the first
+/// starting at position `first`, the next ones every `repeat`.
+#[derive(Clone, Copy, Debug)]
+struct Planned {
+    entry: u32,
+    count: u64,
+    /// Starts can lie before `i64::MIN` (a repeat reaching back past the
+    /// timeline's start): kept in i128, where adding and comparing stay
+    /// cheap.
+    first: i128,
+}
+
+/// The audio thread's working space for mixing: the plan (see the module
+/// docs) and the candidate buffer planning queries into. One per
+/// interface, sized for the largest playspec scheduled so far (the control
+/// side sends a bigger one along with a change that needs it), so neither
+/// scheduling nor planning allocates on the audio thread.
 pub(crate) struct Scratch {
     candidates: Vec<u32>,
-    /// The occurrences to mix in the current stretch, by entry.
+    /// The occurrences meeting `[next, end)`, sorted by (entry, first).
     plan: Vec<Planned>,
+    /// The playspec the plan is for (its id), if any.
+    plan_for: Option<u64>,
+    /// The position the next stretch must start at for the plan to hold.
+    next: i128,
+    /// The position of the next occurrence start: the plan holds until it.
+    end: i128,
 }
 
 impl Scratch {
@@ -73,7 +207,13 @@ impl Scratch {
         candidates.try_reserve_exact(capacity).map_err(too_big)?;
         let mut plan = Vec::new();
         plan.try_reserve_exact(capacity).map_err(too_big)?;
-        Ok(Scratch { candidates, plan })
+        Ok(Scratch {
+            candidates,
+            plan,
+            plan_for: None,
+            next: 0,
+            end: 0,
+        })
     }
 
     /// The most candidates it holds without allocating.
@@ -82,29 +222,20 @@ impl Scratch {
     }
 }
 
-/// The occurrences `k_lo..=k_hi` of one entry that meet the stretch being
-/// mixed.
-#[derive(Clone, Copy)]
-struct Planned {
-    entry: u32,
-    k_lo: i128,
-    k_hi: i128,
-}
-
 impl Prepared {
     /// Lays out `playspec` for an interface with `out_channels` outputs. The
     /// caller has checked [`Playspec::check_for`].
     pub(crate) fn new(id: u64, playspec: Playspec, out_channels: usize) -> Prepared {
-        let data = playspec.data();
-        let gains = data
+        let voices = playspec
+            .data()
             .entries
             .iter()
-            .map(|e| Gains::new(e, out_channels))
+            .map(|e| Voice::new(e, out_channels))
             .collect();
         Prepared {
             id,
             playspec,
-            gains,
+            voices,
             out_channels,
         }
     }
@@ -115,10 +246,21 @@ impl Prepared {
     }
 
     /// Adds the sum of every occurrence at positions `[p0, p0 + n)` into
-    /// `out` (`n` interleaved frames), using `scratch`. Real-time safe: no
-    /// allocation (the control side sized `scratch` for this playspec).
-    pub(crate) fn mix(&self, scratch: &mut Scratch, p0: i64, n: usize, out: &mut [f32]) {
-        if self.out_channels == 0 {
+    /// `out` (`n` interleaved frames), with `kernel`'s inner loops, planning
+    /// in `scratch` when the plan there does not cover the stretch.
+    /// Real-time safe: no allocation (the control side sized `scratch` for
+    /// this playspec). `p0 + n` must not pass the end of the timeline
+    /// (`i64::MAX + 1`), as the engine guarantees.
+    pub(crate) fn mix(
+        &self,
+        scratch: &mut Scratch,
+        kernel: Kernel,
+        p0: i64,
+        n: usize,
+        out: &mut [f32],
+    ) {
+        let oc = self.out_channels;
+        if oc == 0 || n == 0 {
             return; // a capture-only interface: nothing to mix into
         }
         if scratch.capacity() < self.scratch_needed() {
@@ -126,38 +268,135 @@ impl Prepared {
             // Silence is the real-time-safe answer; growing would allocate.
             return;
         }
+        let (lo, hi) = (i128::from(p0), i128::from(p0) + n as i128);
+        if scratch.plan_for != Some(self.id) || scratch.next != lo || hi > scratch.end {
+            self.plan(scratch, p0, n as u64);
+        }
+        scratch.next = hi;
+        let plan = &mut scratch.plan;
+        if plan.is_empty() {
+            return;
+        }
+        let out = &mut out[..n * oc];
+        // Keep about PREFETCH_LEAD bytes of samples requested ahead of the
+        // entry being mixed (one entry ahead at least): with many entries
+        // each period reads many short runs, too short for the hardware
+        // prefetcher. (Rounded to powers of two: no division per period.)
+        let bytes = n * oc * 4;
+        let ahead = (PREFETCH_LEAD >> bytes.max(1).ilog2().min(12)).clamp(1, 16);
+        let lines = bytes.clamp(64, PREFETCH_PER_ENTRY) >> 6;
+        // (The first entry's samples are wanted at once: too late to ask.)
+        for planned in plan.get(1..ahead.min(plan.len())).unwrap_or(&[]) {
+            self.prefetch(planned, lo, lines);
+        }
+        let mut kept = 0;
+        for i in 0..plan.len() {
+            if let Some(next) = plan.get(i + ahead) {
+                self.prefetch(next, lo, lines);
+            }
+            let mut planned = plan[i];
+            let voice = &self.voices[planned.entry as usize];
+            let len = i128::from(voice.len);
+            // Frames of the first occurrence before the stretch.
+            let before = lo - planned.first;
+            if planned.count == 1 && before >= 0 && before + n as i128 <= len {
+                // The common case: one occurrence sounds through the whole
+                // stretch; it is done if it ends with it.
+                let j0 = before as u64;
+                voice.mix(kernel, oc, j0, j0 + n as u64, out);
+                if before + (n as i128) < len {
+                    plan[kept] = planned;
+                    kept += 1;
+                }
+                continue;
+            }
+            let r = i128::from(voice.repeat);
+            let mut start = planned.first;
+            for _ in 0..planned.count {
+                let from = lo.max(start);
+                let to = hi.min(start + len);
+                if from < to {
+                    let (j0, j1) = ((from - start) as u64, (to - start) as u64);
+                    let at = (from - lo) as usize * oc;
+                    let frames = (to - from) as usize;
+                    voice.mix(kernel, oc, j0, j1, &mut out[at..at + frames * oc]);
+                }
+                start += r;
+            }
+            // Occurrences that end by the end of this stretch are done.
+            while planned.count > 0 && planned.first + len <= hi {
+                planned.first += r;
+                planned.count -= 1;
+            }
+            if planned.count > 0 {
+                plan[kept] = planned;
+                kept += 1;
+            }
+        }
+        plan.truncate(kept);
+    }
+
+    /// Makes the plan for a stretch `[p0, p0 + n)`: every occurrence that
+    /// meets `[p0, w)`, where `w` is the first occurrence start at or after
+    /// `p0 + n`, sorted by (entry, k). Real-time safe: the scratch holds
+    /// [`Prepared::scratch_needed`] candidates.
+    fn plan(&self, scratch: &mut Scratch, p0: i64, n: u64) {
         let data = self.playspec.data();
-        let Scratch { candidates, plan } = scratch;
+        let stretch_end = i128::from(p0) + i128::from(n);
+        // Nothing starts in [p0 + n, w); the plan can hold until w.
+        let w = data
+            .index
+            .next_start(stretch_end)
+            .map_or(i128::from(i64::MAX) + 1, i128::from)
+            .max(stretch_end);
+        let span = u64::try_from(w - i128::from(p0)).unwrap_or(u64::MAX);
+        let Scratch {
+            candidates, plan, ..
+        } = scratch;
         candidates.clear();
-        data.index.query(p0, n as u64, candidates);
+        data.index.query(p0, span, candidates);
         candidates.sort_unstable();
         candidates.dedup();
-        // Plan first, so that the next entry's samples can be fetched from
-        // memory while this one is mixed: with many entries each period
-        // reads many short runs, too short for the hardware prefetcher.
         plan.clear();
         for &entry in candidates.iter() {
-            if let Some((k_lo, k_hi)) = occurrences(&data.entries[entry as usize], p0, n as u64) {
-                plan.push(Planned { entry, k_lo, k_hi });
+            let e = &data.entries[entry as usize];
+            if let Some((k_lo, k_hi)) = occurrences(e, p0, span) {
+                plan.push(Planned {
+                    entry,
+                    count: u64::try_from(k_hi - k_lo + 1).unwrap_or(u64::MAX),
+                    first: i128::from(e.play_at) + k_lo * i128::from(e.repeat),
+                });
             }
         }
-        // Keep about PREFETCH_LEAD bytes of samples requested ahead of the
-        // entry being mixed (one entry ahead at least).
-        let bytes = (n * self.out_channels.max(1) * 4).max(1);
-        let ahead = (PREFETCH_LEAD / bytes).clamp(1, 16);
-        for planned in plan.iter().take(ahead) {
-            prefetch_occurrence(&data.entries[planned.entry as usize], planned.k_lo, p0, n);
-        }
-        for (i, planned) in plan.iter().enumerate() {
-            if let Some(next) = plan.get(i + ahead) {
-                prefetch_occurrence(&data.entries[next.entry as usize], next.k_lo, p0, n);
+        scratch.plan_for = Some(self.id);
+        scratch.next = i128::from(p0);
+        scratch.end = w;
+    }
+
+    /// Asks the memory system for `lines` cache lines of the samples the
+    /// first occurrence of `planned` reads from position `lo` on.
+    #[inline]
+    fn prefetch(&self, planned: &Planned, lo: i128, lines: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let voice = &self.voices[planned.entry as usize];
+            let j = (lo - planned.first).max(0);
+            if j >= i128::from(voice.len) {
+                return;
             }
-            let e = planned.entry as usize;
-            let gains = &self.gains[e];
-            for k in planned.k_lo..=planned.k_hi {
-                mix_one(&data.entries[e], gains, self.out_channels, k, p0, n, out);
+            let at = voice.offset + j as usize * voice.cc;
+            let from = voice.clip.samples()[at..].as_ptr();
+            for line in 0..lines {
+                // SAFETY: a prefetch is a hint that never faults, even at
+                // an address past the clip's end, and SSE is part of the
+                // x86_64 baseline; `wrapping_add` makes the address without
+                // claiming it is in bounds.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(from.wrapping_add(16 * line).cast()) };
             }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (planned, lo, lines);
     }
 }
 
@@ -173,6 +412,7 @@ const PREFETCH_PER_ENTRY: usize = 2048;
 /// The occurrences `k_lo..=k_hi` of `e` that meet `[p0, p0 + n)`, if any.
 /// Occurrence k is `[t + k r, t + k r + len)`; it meets the stretch for
 /// `ceil((p0 - t - len + 1) / r) <= k <= floor((p0 + n - 1 - t) / r)`.
+/// Planning only: it divides.
 fn occurrences(e: &Entry, p0: i64, n: u64) -> Option<(i128, i128)> {
     let len = e.length();
     if len == 0 || n == 0 {
@@ -207,157 +447,4 @@ fn occurrences(e: &Entry, p0: i64, n: u64) -> Option<(i128, i128)> {
         )
     });
     (k_lo <= k_hi).then_some((k_lo, k_hi))
-}
-
-/// The frames `j0..j1` of occurrence `k` of `e` that fall in `[p0, p0 + n)`,
-/// and the frame of the stretch where `j0` lands.
-fn clip_window(e: &Entry, k: i128, p0: i64, n: usize) -> Option<(u64, u64, usize)> {
-    let start = i128::from(e.play_at) + k * i128::from(e.repeat);
-    let lo = i128::from(p0);
-    let from = lo.max(start);
-    let to = (lo + n as i128).min(start + i128::from(e.length()));
-    (from < to).then(|| {
-        (
-            (from - start) as u64,
-            (to - start) as u64,
-            (from - lo) as usize,
-        )
-    })
-}
-
-/// Asks the memory system for the samples occurrence `k` of `e` will read.
-fn prefetch_occurrence(e: &Entry, k: i128, p0: i64, n: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some((j0, j1, _)) = clip_window(e, k, p0, n) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let cc = e.clip.channels();
-        let samples = e.clip.samples();
-        let from = ((e.range.start + j0) as usize) * cc;
-        let to = ((e.range.start + j1) as usize * cc).min(from + PREFETCH_PER_ENTRY / 4);
-        for line in samples[from..to].chunks(16) {
-            // SAFETY: a prefetch is a hint that never faults, and SSE is part
-            // of the x86_64 baseline; the address is inside the clip anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (e, k, p0, n);
-}
-
-/// Adds occurrence `k` of `e`, where it meets `[p0, p0 + n)`, into `out`.
-fn mix_one(e: &Entry, gains: &Gains, oc: usize, k: i128, p0: i64, n: usize, out: &mut [f32]) {
-    if let Some((j0, j1, off)) = clip_window(e, k, p0, n) {
-        let frames = (j1 - j0) as usize;
-        mix_occurrence(
-            e,
-            gains,
-            oc,
-            j0,
-            j1,
-            &mut out[off * oc..(off + frames) * oc],
-        );
-    }
-}
-
-/// Adds frames `j0..j1` of one occurrence of `e` into `out`, splitting at the
-/// fades so the body takes the fast path.
-fn mix_occurrence(e: &Entry, gains: &Gains, oc: usize, j0: u64, j1: u64, out: &mut [f32]) {
-    let len = e.length();
-    let body = e.fade_in..len - e.fade_out;
-    let cc = e.clip.channels();
-    let a = e.range.start;
-    let samples = e.clip.samples();
-    let src = |from: u64, to: u64| &samples[((a + from) as usize) * cc..((a + to) as usize) * cc];
-    let dst = |from: u64, to: u64| ((from - j0) as usize) * oc..((to - j0) as usize) * oc;
-
-    let fade_in_end = j1.min(body.start);
-    if j0 < fade_in_end {
-        mix_faded(
-            e,
-            gains,
-            oc,
-            j0,
-            src(j0, fade_in_end),
-            &mut out[dst(j0, fade_in_end)],
-        );
-    }
-    let (b0, b1) = (j0.max(body.start), j1.min(body.end));
-    if b0 < b1 {
-        mix_body(gains, oc, cc, src(b0, b1), &mut out[dst(b0, b1)]);
-    }
-    let fade_out_start = j0.max(body.end);
-    if fade_out_start < j1 {
-        mix_faded(
-            e,
-            gains,
-            oc,
-            fade_out_start,
-            src(fade_out_start, j1),
-            &mut out[dst(fade_out_start, j1)],
-        );
-    }
-}
-
-/// `out[f][o] += gains[o] * src[f][o mod cc]`: the unfaded body.
-fn mix_body(gains: &Gains, oc: usize, cc: usize, src: &[f32], out: &mut [f32]) {
-    if let Some(pattern) = &gains.pattern {
-        // Same layout: one contiguous multiply-add with a periodic gain.
-        let mut out_chunks = out.chunks_exact_mut(LANES);
-        let mut src_chunks = src.chunks_exact(LANES);
-        for (o, s) in (&mut out_chunks).zip(&mut src_chunks) {
-            for i in 0..LANES {
-                o[i] += pattern[i] * s[i];
-            }
-        }
-        let tail = out_chunks.into_remainder();
-        for ((o, s), g) in tail.iter_mut().zip(src_chunks.remainder()).zip(pattern) {
-            *o += g * s;
-        }
-    } else if cc == 1 {
-        for (frame, &x) in out.chunks_exact_mut(oc).zip(src) {
-            for (o, g) in frame.iter_mut().zip(&gains.per_channel[..]) {
-                *o += g * x;
-            }
-        }
-    } else {
-        for (frame, sframe) in out.chunks_exact_mut(oc).zip(src.chunks_exact(cc)) {
-            for ((o, g), x) in frame
-                .iter_mut()
-                .zip(&gains.per_channel[..])
-                .zip(sframe.iter().cycle())
-            {
-                *o += g * x;
-            }
-        }
-    }
-}
-
-/// `out[f][o] += (gains[o] * fade(j)) * src[f][o mod cc]` for frames from `j0`.
-fn mix_faded(e: &Entry, gains: &Gains, oc: usize, j0: u64, src: &[f32], out: &mut [f32]) {
-    let cc = e.clip.channels();
-    let len = e.length();
-    for (f, (frame, sframe)) in out
-        .chunks_exact_mut(oc)
-        .zip(src.chunks_exact(cc))
-        .enumerate()
-    {
-        let fade = fade_factor(j0 + f as u64, len, e.fade_in, e.fade_out);
-        for ((o, g), x) in frame
-            .iter_mut()
-            .zip(&gains.per_channel[..])
-            .zip(sframe.iter().cycle())
-        {
-            *o += (g * fade) * x;
-        }
-    }
-}
-
-/// Clamps every sample to [-1, 1]: +inf becomes 1, -inf -1, and NaN (a sum
-/// such as `inf - inf` from huge gains) silence, 0; so nothing non-finite
-/// leaves the engine with the clamp on.
-pub(crate) fn clamp(out: &mut [f32]) {
-    for x in out {
-        let v = *x;
-        *x = if v.is_nan() { 0.0 } else { v.clamp(-1.0, 1.0) };
-    }
 }

@@ -13,7 +13,11 @@ use crate::error::{EntryRule, Error, Result};
 use index::TimelineIndex;
 
 pub(crate) mod index;
+mod kernel;
 pub(crate) mod mix;
+
+pub(crate) use kernel::Kernel;
+pub use kernel::MixKernel;
 
 /// One entry of a playspec: a cropped clip at a position, with per-channel
 /// gains, optional repeat and fades.

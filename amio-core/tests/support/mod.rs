@@ -3,8 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use amio_core::{
-    Clip, Config, Engine, Entry, Event, InputChunk, Interface, Outcome, OutcomeKind, Playspec,
-    StreamInfo,
+    Clip, Config, Engine, Entry, Event, InputChunk, Interface, MixKernel, Outcome, OutcomeKind,
+    Playspec, StreamInfo,
 };
 
 pub const RATE: u32 = 48000;
@@ -351,12 +351,34 @@ pub fn engine_run(
     max_period: usize,
     blocks: impl FnMut() -> usize,
 ) -> (Vec<f32>, Vec<Outcome>) {
-    let mut rig = Rig::new(
-        session.out_channels,
-        0,
-        max_period,
-        (0, 0),
-        &session.config(),
+    engine_run_kernel(session, MixKernel::Auto, frames, max_period, blocks)
+}
+
+/// The mixing kernels this CPU has, [`MixKernel::Auto`] excluded.
+pub fn kernels() -> Vec<MixKernel> {
+    MixKernel::ALL
+        .into_iter()
+        .filter(|k| *k != MixKernel::Auto && k.is_available())
+        .collect()
+}
+
+/// [`engine_run`] with the given mixing kernel.
+pub fn engine_run_kernel(
+    session: &Session,
+    kernel: MixKernel,
+    frames: u64,
+    max_period: usize,
+    blocks: impl FnMut() -> usize,
+) -> (Vec<f32>, Vec<Outcome>) {
+    let config = Config {
+        mix_kernel: kernel,
+        ..session.config()
+    };
+    let mut rig = Rig::new(session.out_channels, 0, max_period, (0, 0), &config);
+    assert_eq!(
+        rig.interface.mix_kernel(),
+        kernel.resolve().unwrap(),
+        "the kernel asked for runs"
     );
     session.issue(&mut rig.interface);
     let out = rig.render_blocks(frames as usize, blocks);

@@ -192,6 +192,8 @@ impl Request {
                 u64::from(c.input_buffer_frames),
                 d.input_buffer_frames as u64,
             ) as usize,
+            // The fastest kernel the CPU has; C hosts do not choose.
+            mix_kernel: d.mix_kernel,
             metering: match c.metering {
                 AMIO_METERING_OFF => Metering::Off,
                 AMIO_METERING_EVERY_PERIOD => Metering::EveryPeriod,
