@@ -24,7 +24,7 @@ pub enum MixKernel {
     Baseline,
     /// 256-bit AVX2 loops (x86-64 CPUs with AVX2).
     Avx2,
-    /// 512-bit AVX-512 loops (x86-64 CPUs with AVX-512F).
+    /// 512-bit AVX-512 loops (x86-64 CPUs with AVX-512F and AVX2).
     Avx512,
 }
 
@@ -60,7 +60,12 @@ impl MixKernel {
             #[cfg(target_arch = "x86_64")]
             MixKernel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
             #[cfg(target_arch = "x86_64")]
-            MixKernel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            // The AVX-512 kernel uses the AVX2 loops where 512 bits do not
+            // pay (mono to stereo), so it needs both.
+            MixKernel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx2")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             MixKernel::Avx2 | MixKernel::Avx512 => false,
         }
@@ -134,7 +139,7 @@ impl Kernel {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: a `Kernel` holds Avx2 or Avx512 only when the CPU has
-            // AVX2 (AVX-512F implies it; `MixKernel::resolve`); `out` holds
+            // AVX2 (`MixKernel::is_available` asks it of both); `out` holds
             // exactly twice `src`'s samples, both borrowed for the call.
             MixKernel::Avx2 | MixKernel::Avx512 => unsafe {
                 x86::mono_to_stereo_avx2(gains, src, out)
