@@ -113,8 +113,17 @@ impl Kernel {
     /// `out[i] += pattern[i % LANES] * src[i]` for `i < min(len)`: a stretch
     /// of frames whose clip has the output's layout, with the gains repeated
     /// to [`LANES`] samples.
+    ///
+    /// The wide kernels also ask the memory system for the samples
+    /// [`Lead`] says.
     #[inline]
-    pub(crate) fn same_layout(self, pattern: &[f32; LANES], src: &[f32], out: &mut [f32]) {
+    pub(crate) fn same_layout(
+        self,
+        pattern: &[f32; LANES],
+        src: &[f32],
+        out: &mut [f32],
+        lead: Lead,
+    ) {
         let n = src.len().min(out.len());
         let (src, out) = (&src[..n], &mut out[..n]);
         match self.0 {
@@ -122,18 +131,19 @@ impl Kernel {
             // SAFETY: a `Kernel` holds Avx512 only when the CPU has AVX-512F
             // (`MixKernel::resolve`); the slices are borrowed for the call
             // and have equal lengths.
-            MixKernel::Avx512 => unsafe { x86::same_layout_avx512(pattern, src, out) },
+            MixKernel::Avx512 => unsafe { x86::same_layout_avx512(pattern, src, out, lead) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above, with AVX2.
-            MixKernel::Avx2 => unsafe { x86::same_layout_avx2(pattern, src, out) },
+            MixKernel::Avx2 => unsafe { x86::same_layout_avx2(pattern, src, out, lead) },
             _ => same_layout_portable(pattern, src, out),
         }
     }
 
     /// `out[2f] += gains[0] * src[f]`, `out[2f + 1] += gains[1] * src[f]`:
-    /// a mono clip on a stereo output.
+    /// a mono clip on a stereo output; `lead` as for
+    /// [`Kernel::same_layout`].
     #[inline]
-    pub(crate) fn mono_to_stereo(self, gains: [f32; 2], src: &[f32], out: &mut [f32]) {
+    pub(crate) fn mono_to_stereo(self, gains: [f32; 2], src: &[f32], out: &mut [f32], lead: Lead) {
         let n = src.len().min(out.len() / 2);
         let (src, out) = (&src[..n], &mut out[..2 * n]);
         match self.0 {
@@ -142,7 +152,7 @@ impl Kernel {
             // AVX2 (`MixKernel::is_available` asks it of both); `out` holds
             // exactly twice `src`'s samples, both borrowed for the call.
             MixKernel::Avx2 | MixKernel::Avx512 => unsafe {
-                x86::mono_to_stereo_avx2(gains, src, out)
+                x86::mono_to_stereo_avx2(gains, src, out, lead)
             },
             _ => mono_to_stereo_portable(gains, src, out),
         }
@@ -163,6 +173,27 @@ impl Kernel {
             _ => clamp_portable(out),
         }
     }
+}
+
+/// What the wide kernels ask the memory system for while they mix: the
+/// samples `samples` past each they read (for the mixer, the same entry's
+/// next period), into L1 if `near`, else into L2. A hint, never a read:
+/// it may point past the clip's end, and the portable kernel ignores it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lead {
+    /// How far ahead, in samples of the source.
+    pub(crate) samples: usize,
+    /// Whether into L1 (the data asked for is used soon) or L2.
+    pub(crate) near: bool,
+}
+
+impl Lead {
+    /// No prefetch worth the name: the samples being read.
+    #[cfg(test)]
+    pub(crate) const NONE: Lead = Lead {
+        samples: 0,
+        near: true,
+    };
 }
 
 /// Width of the gain pattern of [`Kernel::same_layout`]: a multiple of
@@ -220,11 +251,34 @@ mod x86 {
     //! the slices: the loop bounds are `i + width <= len`, and tails go
     //! through masks (AVX-512) or the scalar step.
 
-    use super::{clamp_one, madd, LANES};
+    use super::{clamp_one, madd, Lead, LANES};
     use std::arch::x86_64::*;
 
+    /// Asks for the cache line holding `base[at]`, into L1 if `near`,
+    /// else into L2 (a hint: `at` may lie past the slice `base` starts).
+    #[inline(always)]
+    fn prefetch(base: *const f32, at: usize, near: bool) {
+        let p = base.wrapping_add(at).cast();
+        // SAFETY: a prefetch never faults and reads nothing the program
+        // sees, whatever the address (`wrapping_add` forms it without
+        // claiming it is in bounds); SSE is in the x86-64 baseline.
+        unsafe {
+            if near {
+                _mm_prefetch::<_MM_HINT_T0>(p)
+            } else {
+                _mm_prefetch::<_MM_HINT_T1>(p)
+            }
+        }
+    }
+
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn same_layout_avx2(pattern: &[f32; LANES], src: &[f32], out: &mut [f32]) {
+    #[inline]
+    pub(super) unsafe fn same_layout_avx2(
+        pattern: &[f32; LANES],
+        src: &[f32],
+        out: &mut [f32],
+        lead: Lead,
+    ) {
         let n = src.len().min(out.len());
         let (s, o) = (src.as_ptr(), out.as_mut_ptr());
         // SAFETY: every access below is at an index < n, inside both
@@ -234,6 +288,8 @@ mod x86 {
             let g1 = _mm256_loadu_ps(pattern.as_ptr().add(8));
             let mut i = 0;
             while i + 32 <= n {
+                prefetch(s, i + lead.samples, lead.near);
+                prefetch(s, i + lead.samples + 16, lead.near);
                 // Two pattern periods: gains g0 g1 g0 g1.
                 let x0 = _mm256_mul_ps(g0, _mm256_loadu_ps(s.add(i)));
                 let x1 = _mm256_mul_ps(g1, _mm256_loadu_ps(s.add(i + 8)));
@@ -278,7 +334,13 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn same_layout_avx512(pattern: &[f32; LANES], src: &[f32], out: &mut [f32]) {
+    #[inline]
+    pub(super) unsafe fn same_layout_avx512(
+        pattern: &[f32; LANES],
+        src: &[f32],
+        out: &mut [f32],
+        lead: Lead,
+    ) {
         let n = src.len().min(out.len());
         let (s, o) = (src.as_ptr(), out.as_mut_ptr());
         // SAFETY: every full access is at indices < n; the tail's masked
@@ -288,6 +350,8 @@ mod x86 {
             let g = _mm512_loadu_ps(pattern.as_ptr());
             let mut i = 0;
             while i + 32 <= n {
+                prefetch(s, i + lead.samples, lead.near);
+                prefetch(s, i + lead.samples + 16, lead.near);
                 let x0 = _mm512_mul_ps(g, _mm512_loadu_ps(s.add(i)));
                 let x1 = _mm512_mul_ps(g, _mm512_loadu_ps(s.add(i + 16)));
                 _mm512_storeu_ps(o.add(i), _mm512_add_ps(_mm512_loadu_ps(o.add(i)), x0));
@@ -312,7 +376,13 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn mono_to_stereo_avx2(gains: [f32; 2], src: &[f32], out: &mut [f32]) {
+    #[inline]
+    pub(super) unsafe fn mono_to_stereo_avx2(
+        gains: [f32; 2],
+        src: &[f32],
+        out: &mut [f32],
+        lead: Lead,
+    ) {
         let n = src.len().min(out.len() / 2);
         let (s, o) = (src.as_ptr(), out.as_mut_ptr());
         // SAFETY: reads of src at indices < n and accesses of out at
@@ -325,6 +395,7 @@ mod x86 {
             let hi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
             let mut f = 0;
             while f + 8 <= n {
+                prefetch(s, f + lead.samples, lead.near);
                 let x = _mm256_loadu_ps(s.add(f));
                 let x0 = _mm256_mul_ps(g, _mm256_permutevar8x32_ps(x, lo));
                 let x1 = _mm256_mul_ps(g, _mm256_permutevar8x32_ps(x, hi));
@@ -457,13 +528,13 @@ mod tests {
             let base = Kernel::baseline();
             for k in kernels() {
                 let (mut want, mut got) = (out.clone(), out.clone());
-                base.same_layout(&pattern, &src, &mut want);
-                k.same_layout(&pattern, &src, &mut got);
+                base.same_layout(&pattern, &src, &mut want, Lead::NONE);
+                k.same_layout(&pattern, &src, &mut got, Lead { samples: src.len(), near: false });
                 prop_assert_eq!(bits(&got), bits(&want), "same_layout {:?}", k);
 
                 let (mut want, mut got) = (out.clone(), out.clone());
-                base.mono_to_stereo(gains, &src, &mut want);
-                k.mono_to_stereo(gains, &src, &mut got);
+                base.mono_to_stereo(gains, &src, &mut want, Lead::NONE);
+                k.mono_to_stereo(gains, &src, &mut got, Lead { samples: src.len(), near: true });
                 prop_assert_eq!(bits(&got), bits(&want), "mono_to_stereo {:?}", k);
 
                 let (mut want, mut got) = (out.clone(), out.clone());
@@ -478,7 +549,7 @@ mod tests {
     fn baseline_means_what_it_says() {
         let mut out = [0.5f32, -0.0, 3.0, f32::NAN];
         let pattern: [f32; LANES] = std::array::from_fn(|i| i as f32);
-        Kernel::baseline().same_layout(&pattern, &[1.0, 1.0, 1.0, 1.0], &mut out);
+        Kernel::baseline().same_layout(&pattern, &[1.0, 1.0, 1.0, 1.0], &mut out, Lead::NONE);
         assert_eq!(bits(&out[..3]), bits(&[0.5, 1.0, 5.0]));
         Kernel::baseline().clamp(&mut out);
         assert_eq!(bits(&out), bits(&[0.5, 1.0, 1.0, 0.0]));
@@ -486,7 +557,7 @@ mod tests {
         Kernel::baseline().clamp(&mut neg_zero);
         assert_eq!(neg_zero[0].to_bits(), (-0.0f32).to_bits());
         let mut stereo = [0.0f32; 4];
-        Kernel::baseline().mono_to_stereo([2.0, -1.0], &[1.0, 3.0], &mut stereo);
+        Kernel::baseline().mono_to_stereo([2.0, -1.0], &[1.0, 3.0], &mut stereo, Lead::NONE);
         assert_eq!(stereo, [2.0, -1.0, 6.0, -3.0]);
     }
 }

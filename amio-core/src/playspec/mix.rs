@@ -27,7 +27,7 @@
 //! [`TimelineIndex::next_start`]: crate::playspec::index::TimelineIndex::next_start
 
 use crate::clip::Clip;
-use crate::playspec::kernel::{Kernel, LANES};
+use crate::playspec::kernel::{Kernel, Lead, MixKernel, LANES};
 use crate::playspec::{fade_factor, Entry, Playspec};
 
 /// How an entry's clip frames map onto the output, for the unfaded body.
@@ -96,11 +96,11 @@ impl Voice {
 
     /// Adds frames `j0..j1` of one occurrence into `out` (exactly those
     /// frames, interleaved), splitting at the fades so the body takes the
-    /// fast path.
+    /// fast path; `near` as [`Lead::near`].
     #[inline(always)]
-    fn mix(&self, kernel: Kernel, oc: usize, j0: u64, j1: u64, out: &mut [f32]) {
+    fn mix(&self, kernel: Kernel, near: bool, oc: usize, j0: u64, j1: u64, out: &mut [f32]) {
         if j0 >= self.fade_in && j1 <= self.body_end {
-            self.mix_body(kernel, oc, self.src(j0, j1), out);
+            self.mix_body(kernel, near, oc, self.src(j0, j1), out);
             return;
         }
         let at = |j: u64| ((j - j0) as usize) * oc;
@@ -110,7 +110,7 @@ impl Voice {
         }
         let (b0, b1) = (j0.max(self.fade_in), j1.min(self.body_end));
         if b0 < b1 {
-            self.mix_body(kernel, oc, self.src(b0, b1), &mut out[at(b0)..at(b1)]);
+            self.mix_body(kernel, near, oc, self.src(b0, b1), &mut out[at(b0)..at(b1)]);
         }
         let fade_out_start = j0.max(self.body_end);
         if fade_out_start < j1 {
@@ -120,10 +120,15 @@ impl Voice {
 
     /// `out[f][o] += gains[o] * src[f][o mod cc]`: the unfaded body.
     #[inline(always)]
-    fn mix_body(&self, kernel: Kernel, oc: usize, src: &[f32], out: &mut [f32]) {
+    fn mix_body(&self, kernel: Kernel, near: bool, oc: usize, src: &[f32], out: &mut [f32]) {
+        // The entry's next period most likely reads the samples after these.
+        let lead = Lead {
+            samples: src.len(),
+            near,
+        };
         match &self.layout {
-            Layout::Same(pattern) => kernel.same_layout(pattern, src, out),
-            Layout::MonoToStereo(gains) => kernel.mono_to_stereo(*gains, src, out),
+            Layout::Same(pattern) => kernel.same_layout(pattern, src, out, lead),
+            Layout::MonoToStereo(gains) => kernel.mono_to_stereo(*gains, src, out, lead),
             Layout::General => {
                 for (frame, sframe) in out.chunks_exact_mut(oc).zip(src.chunks_exact(self.cc)) {
                     for ((o, g), x) in frame
@@ -259,6 +264,53 @@ impl Prepared {
         n: usize,
         out: &mut [f32],
     ) {
+        match kernel.which() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a `Kernel` holds Avx512 only when the CPU has AVX-512F
+            // and AVX2 (`MixKernel::is_available`); the arguments are
+            // borrowed for the call, as by the portable path.
+            MixKernel::Avx512 => unsafe { self.mix_avx512(scratch, kernel, p0, n, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above, with AVX2.
+            MixKernel::Avx2 => unsafe { self.mix_avx2(scratch, kernel, p0, n, out) },
+            _ => self.mix_with(scratch, kernel, p0, n, out),
+        }
+    }
+
+    /// [`Prepared::mix`] compiled for AVX2, so that the kernel's loops
+    /// inline into the per-entry path instead of being called per entry.
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn mix_avx2(
+        &self,
+        scratch: &mut Scratch,
+        kernel: Kernel,
+        p0: i64,
+        n: usize,
+        out: &mut [f32],
+    ) {
+        self.mix_with(scratch, kernel, p0, n, out);
+    }
+
+    /// [`Prepared::mix`] compiled for AVX-512. The CPU must have AVX-512F
+    /// and AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn mix_avx512(
+        &self,
+        scratch: &mut Scratch,
+        kernel: Kernel,
+        p0: i64,
+        n: usize,
+        out: &mut [f32],
+    ) {
+        self.mix_with(scratch, kernel, p0, n, out);
+    }
+
+    /// The body of [`Prepared::mix`], inlined into each of its versions.
+    #[inline(always)]
+    fn mix_with(&self, scratch: &mut Scratch, kernel: Kernel, p0: i64, n: usize, out: &mut [f32]) {
         let oc = self.out_channels;
         if oc == 0 || n == 0 {
             return; // a capture-only interface: nothing to mix into
@@ -278,22 +330,13 @@ impl Prepared {
             return;
         }
         let out = &mut out[..n * oc];
-        // Keep about PREFETCH_LEAD bytes of samples requested ahead of the
-        // entry being mixed (one entry ahead at least): with many entries
-        // each period reads many short runs, too short for the hardware
-        // prefetcher. (Rounded to powers of two: no division per period.)
-        let bytes = n * oc * 4;
-        let ahead = (PREFETCH_LEAD >> bytes.max(1).ilog2().min(12)).clamp(1, 16);
-        let lines = bytes.clamp(64, PREFETCH_PER_ENTRY) >> 6;
-        // (The first entry's samples are wanted at once: too late to ask.)
-        for planned in plan.get(1..ahead.min(plan.len())).unwrap_or(&[]) {
-            self.prefetch(planned, lo, lines);
-        }
+        // The wide kernels prefetch each entry's next period as they mix
+        // this one: into L1 when a period's samples fit there beside the
+        // output, else into L2 (measured on W(N, P): L1 wins at N = 8,
+        // L2 at N = 256).
+        let near = plan.len() * n * oc * 4 <= NEAR_BYTES;
         let mut kept = 0;
         for i in 0..plan.len() {
-            if let Some(next) = plan.get(i + ahead) {
-                self.prefetch(next, lo, lines);
-            }
             let mut planned = plan[i];
             let voice = &self.voices[planned.entry as usize];
             let len = i128::from(voice.len);
@@ -303,7 +346,7 @@ impl Prepared {
                 // The common case: one occurrence sounds through the whole
                 // stretch; it is done if it ends with it.
                 let j0 = before as u64;
-                voice.mix(kernel, oc, j0, j0 + n as u64, out);
+                voice.mix(kernel, near, oc, j0, j0 + n as u64, out);
                 if before + (n as i128) < len {
                     plan[kept] = planned;
                     kept += 1;
@@ -319,7 +362,7 @@ impl Prepared {
                     let (j0, j1) = ((from - start) as u64, (to - start) as u64);
                     let at = (from - lo) as usize * oc;
                     let frames = (to - from) as usize;
-                    voice.mix(kernel, oc, j0, j1, &mut out[at..at + frames * oc]);
+                    voice.mix(kernel, near, oc, j0, j1, &mut out[at..at + frames * oc]);
                 }
                 start += r;
             }
@@ -372,42 +415,12 @@ impl Prepared {
         scratch.next = i128::from(p0);
         scratch.end = w;
     }
-
-    /// Asks the memory system for `lines` cache lines of the samples the
-    /// first occurrence of `planned` reads from position `lo` on.
-    #[inline]
-    fn prefetch(&self, planned: &Planned, lo: i128, lines: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let voice = &self.voices[planned.entry as usize];
-            let j = (lo - planned.first).max(0);
-            if j >= i128::from(voice.len) {
-                return;
-            }
-            let at = voice.offset + j as usize * voice.cc;
-            let from = voice.clip.samples()[at..].as_ptr();
-            for line in 0..lines {
-                // SAFETY: a prefetch is a hint that never faults, even at
-                // an address past the clip's end, and SSE is part of the
-                // x86_64 baseline; `wrapping_add` makes the address without
-                // claiming it is in bounds.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(from.wrapping_add(16 * line).cast()) };
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (planned, lo, lines);
-    }
 }
 
-/// Bytes of samples requested ahead of the mixing. Measured on W(64, P):
-/// 4 KiB beats 1, 2 and 8 KiB at every P; prefetching into L2 instead of L1
-/// was slower.
-const PREFETCH_LEAD: usize = 4096;
-
-/// The most bytes prefetched per entry: the hardware prefetcher follows
-/// longer runs by itself, and longer bursts fill the line-fill buffers.
-const PREFETCH_PER_ENTRY: usize = 2048;
+/// The most bytes of samples a period may read for the kernels to prefetch
+/// the next one into L1 (half the smallest L1 data cache of the CPUs with
+/// AVX2, 32 KiB); beyond, into L2.
+const NEAR_BYTES: usize = 16 * 1024;
 
 /// The occurrences `k_lo..=k_hi` of `e` that meet `[p0, p0 + n)`, if any.
 /// Occurrence k is `[t + k r, t + k r + len)`; it meets the stretch for
