@@ -47,7 +47,7 @@ mod shared;
 pub mod stream;
 
 pub use capture::{ChunkInfo, InputChunk};
-pub use clip::Clip;
+pub use clip::{Clip, StreamedFile};
 pub use driver::{AudioDriver, DeviceInfo, Lease, Notifier, Runtime, StreamConfig, StreamInfo};
 pub use engine::Engine;
 pub use error::{DriverErrorKind, EntryRule, Error, Result};

@@ -35,10 +35,12 @@ mod au;
 mod edit;
 mod file;
 mod flac;
+mod streamed;
 mod wav_reader;
 mod wav_writer;
 
 pub(crate) use file::open_regular;
+pub use streamed::StreamedFile;
 pub use wav_writer::{check_wav_shape, WavWriter, MAX_WAV_CHANNELS};
 
 /// Immutable audio: channels, frames, a frame rate and interleaved f32 samples.

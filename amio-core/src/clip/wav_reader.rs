@@ -27,7 +27,7 @@ const BLOCK_BYTES: usize = 96 * 1024;
 
 /// How a WAV file stores its samples, as hound decodes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Encoding {
+pub(super) enum Encoding {
     /// 8-bit unsigned, 128 is zero.
     U8,
     /// 16-bit signed, little-endian.
@@ -64,7 +64,7 @@ impl Encoding {
     }
 
     /// Bytes per sample.
-    fn bytes(self) -> usize {
+    pub(super) fn bytes(self) -> usize {
         match self {
             Encoding::U8 => 1,
             Encoding::I16 => 2,
@@ -74,7 +74,7 @@ impl Encoding {
     }
 
     /// Appends the samples of `bytes` (whole samples) to `out`.
-    fn convert(self, bytes: &[u8], out: &mut Vec<f32>) {
+    pub(super) fn convert(self, bytes: &[u8], out: &mut Vec<f32>) {
         match self {
             Encoding::U8 => ints::<1>(bytes, out, 8, |[b]| i32::from(b) - 128),
             Encoding::I16 => ints::<2>(bytes, out, 16, |b| i32::from(i16::from_le_bytes(b))),
@@ -167,19 +167,30 @@ impl Clip {
     }
 }
 
-/// Reads a WAV file from `reader`, `length` bytes long if that is known.
-fn read_wav<R: Read>(reader: R, path: &Path, length: Option<u64>) -> Result<Clip> {
+/// What a WAV header says about the samples after it.
+pub(super) struct WavHeader {
+    pub(super) frame_rate: u32,
+    pub(super) channels: usize,
+    /// Samples in the data chunk (all channels).
+    pub(super) samples: u64,
+    /// Bytes of the data chunk.
+    pub(super) data_bytes: u64,
+    /// Where the data chunk's first byte is in the file.
+    pub(super) data_offset: u64,
+    /// How they are stored; `None` when there are none.
+    pub(super) encoding: Option<Encoding>,
+}
+
+/// Reads a WAV header from `reader` (its first byte the file's), leaving
+/// `reader` at the data chunk's first byte; a format amio does not read
+/// is refused naming `path`.
+fn read_header<R: Read>(reader: &mut Counted<R>, path: &Path) -> Result<WavHeader> {
     let wav_err = |source| Error::Wav {
         path: path.to_owned(),
         source,
     };
-    let mut input = Counted {
-        inner: reader,
-        taken: 0,
-        last: [0; 4],
-    };
     let (spec, samples) = {
-        let header = hound::WavReader::new(&mut input).map_err(wav_err)?;
+        let header = hound::WavReader::new(&mut *reader).map_err(wav_err)?;
         (header.spec(), u64::from(header.len()))
     };
     match (spec.sample_format, spec.bits_per_sample) {
@@ -195,26 +206,78 @@ fn read_wav<R: Read>(reader: R, path: &Path, length: Option<u64>) -> Result<Clip
             })
         }
     }
-    let channels = usize::from(spec.channels);
-    if samples == 0 {
-        return Clip::from_interleaved(spec.sample_rate, channels, Vec::new());
-    }
+    let mut header = WavHeader {
+        frame_rate: spec.sample_rate,
+        channels: usize::from(spec.channels),
+        samples,
+        data_bytes: 0,
+        data_offset: reader.taken,
+        encoding: None,
+    };
+    let data_bytes = u64::from(u32::from_le_bytes(reader.last));
     // hound checked that the data chunk holds whole samples of whole frames.
-    let data_bytes = u64::from(u32::from_le_bytes(input.last));
-    let encoding = Encoding::of(
-        spec.sample_format,
-        data_bytes / samples,
-        spec.bits_per_sample,
-    )
-    .map_err(wav_err)?;
-    let truncated = |read: u64| {
-        wav_err(hound::Error::IoError(std::io::Error::new(
+    if let Some(bytes) = data_bytes.checked_div(samples) {
+        header.data_bytes = data_bytes;
+        header.encoding =
+            Some(Encoding::of(spec.sample_format, bytes, spec.bits_per_sample).map_err(wav_err)?);
+    }
+    Ok(header)
+}
+
+/// The error for a data chunk that the file does not hold: `read` of its
+/// `data_bytes` bytes are there.
+pub(super) fn truncated(path: &Path, data_bytes: u64, read: u64) -> Error {
+    Error::Wav {
+        path: path.to_owned(),
+        source: hound::Error::IoError(std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
             format!(
                 "truncated: its data chunk gives {data_bytes} bytes of samples, the file holds only {read} of them"
             ),
-        )))
+        )),
+    }
+}
+
+/// Reads the header of the WAV file `file` (named `path`) and checks that
+/// the file holds its whole data chunk: what a clip streamed from it needs.
+pub(super) fn stream_header(file: &std::fs::File, path: &Path) -> Result<WavHeader> {
+    let length = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            context: format!("reading {}", path.display()),
+            source,
+        })?
+        .len();
+    let mut input = Counted {
+        inner: BufReader::new(file),
+        taken: 0,
+        last: [0; 4],
     };
+    let header = read_header(&mut input, path)?;
+    let there = length.saturating_sub(header.data_offset);
+    if there < header.data_bytes {
+        return Err(truncated(path, header.data_bytes, there));
+    }
+    Ok(header)
+}
+
+/// Reads a WAV file from `reader`, `length` bytes long if that is known.
+fn read_wav<R: Read>(reader: R, path: &Path, length: Option<u64>) -> Result<Clip> {
+    let wav_err = |source| Error::Wav {
+        path: path.to_owned(),
+        source,
+    };
+    let mut input = Counted {
+        inner: reader,
+        taken: 0,
+        last: [0; 4],
+    };
+    let header = read_header(&mut input, path)?;
+    let (channels, samples, data_bytes) = (header.channels, header.samples, header.data_bytes);
+    let Some(encoding) = header.encoding else {
+        return Clip::from_interleaved(header.frame_rate, channels, Vec::new());
+    };
+    let truncated = |read: u64| truncated(path, data_bytes, read);
     let no_room = |have: usize| Error::Argument {
         argument: "a WAV file's samples",
         rule: format!(
@@ -251,7 +314,7 @@ fn read_wav<R: Read>(reader: R, path: &Path, length: Option<u64>) -> Result<Clip
         encoding.convert(&block[..want], &mut out);
         left -= want as u64;
     }
-    Clip::from_interleaved(spec.sample_rate, channels, out)
+    Clip::from_interleaved(header.frame_rate, channels, out)
 }
 
 #[cfg(test)]
