@@ -28,6 +28,10 @@
 //! # Ok::<(), amio_core::Error>(())
 //! ```
 
+// Wired into the engine by issue 16's next step (the reader thread); until
+// then only its tests use it.
+#[cfg_attr(not(test), allow(dead_code))]
+mod block_cache;
 pub mod capture;
 pub mod clip;
 pub mod driver;
