@@ -205,6 +205,17 @@ mod tests {
         w.finalize().unwrap();
     }
 
+    /// Cuts the last `bytes` bytes off the file at `path`.
+    fn cut(path: &Path, bytes: u64) {
+        let len = std::fs::metadata(path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len - bytes)
+            .unwrap();
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
         /// Any run of frames read from the file equals the same frames of
@@ -265,13 +276,7 @@ mod tests {
         let path = dir.path().join("cut.wav");
         write(&path, 1, 1000, 16, false, 2);
         let f = StreamedFile::open(&path).unwrap();
-        let len = std::fs::metadata(&path).unwrap().len();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(len - 100)
-            .unwrap();
+        cut(&path, 100);
         let (mut out, mut bytes) = (Vec::new(), Vec::new());
         f.read_into(0, 900, &mut out, &mut bytes).unwrap();
         let err = f.read_into(900, 100, &mut out, &mut bytes).unwrap_err();
@@ -287,13 +292,7 @@ mod tests {
         let dir = dir();
         let path = dir.path().join("t.wav");
         write(&path, 1, 1000, 16, false, 3);
-        let len = std::fs::metadata(&path).unwrap().len();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(len - 2)
-            .unwrap();
+        cut(&path, 2);
         let err = StreamedFile::open(&path).unwrap_err().to_string();
         assert!(err.contains("truncated") && err.contains("t.wav"), "{err}");
         let junk = dir.path().join("junk.wav");
