@@ -369,6 +369,33 @@ mod tests {
         assert_eq!(cache.begin().block(2, 0), Some(&b[..]));
     }
 
+    /// The audio side (begin, look up, read, end) under the allocation
+    /// guard: nothing allocated or freed, found or not.
+    #[test]
+    fn the_audio_side_does_not_allocate() {
+        let (cache, mut w) = BlockCache::new(64, 512).unwrap();
+        let blocks: Vec<Vec<f32>> = (0..64).map(|b| data(5, b, 512)).collect();
+        let add: Vec<(u64, u64, &[f32])> = (0..64u64)
+            .map(|b| (5, b, &blocks[b as usize][..]))
+            .collect();
+        w.publish(|_, _| true, &add).unwrap();
+        let before = crate::rt_guard::violations();
+        let mut sum = 0.0f32;
+        {
+            let _audio = crate::rt_guard::enter();
+            for period in 0..1_000u64 {
+                let r = cache.begin();
+                for block in period % 70..period % 70 + 8 {
+                    if let Some(s) = r.block(5, block) {
+                        sum += s[block as usize % 512];
+                    }
+                }
+            }
+        }
+        assert_eq!(crate::rt_guard::violations(), before, "sum {sum}");
+        assert!(sum > 0.0);
+    }
+
     #[test]
     fn too_big_is_refused_not_aborted() {
         assert!(BlockCache::new(usize::MAX / 2, 4).is_err());

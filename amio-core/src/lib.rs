@@ -32,6 +32,12 @@
 // then only its tests use it.
 #[cfg_attr(not(test), allow(dead_code))]
 mod block_cache;
+
+/// The unit tests count what audio-thread code allocates (see
+/// [`rt_guard`]); outside a guard it is the system allocator.
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOC: rt_guard::CountingAllocator = rt_guard::CountingAllocator;
 pub mod capture;
 pub mod clip;
 pub mod driver;
