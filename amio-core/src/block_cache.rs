@@ -6,7 +6,9 @@
 //! samples, allocated when the cache is made (so the memory is bounded and
 //! known), and a *map*: the ready blocks, sorted by (file id, block), each
 //! naming its slot. The audio thread finds a block by a binary search of
-//! the map it took at the start of its period ([`BlockCache::begin`]).
+//! the map it took at the start of its period ([`CacheReader::begin`]).
+//! There is one [`CacheReader`], and `begin` borrows it mutably, so at
+//! most one period reads at a time.
 //!
 //! **Publication.** One writer (the reader thread, through a
 //! [`CacheWriter`]) fills free slots, then publishes a new map holding
@@ -17,7 +19,8 @@
 //!
 //! **Reclamation.** The audio thread counts `epoch` up once when a period
 //! starts reading and once when it is done, so `epoch` is odd exactly while
-//! it may hold a map. After a swap the writer reads `epoch`: even, and no
+//! it may hold a map (a [`Reading`] that was forgotten instead of dropped
+//! is closed by the next `begin`, which its borrow has ended by then). After a swap the writer reads `epoch`: even, and no
 //! period holds the old map (any later period takes the new one); odd,
 //! and the old map, with the slots only it names, is freed once `epoch` has
 //! moved on. Both steps are sequentially consistent, so the two orders
@@ -26,6 +29,7 @@
 //! can read it.
 
 use std::cell::UnsafeCell;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -64,16 +68,15 @@ pub(crate) struct BlockCache {
     samples: Box<[UnsafeCell<f32>]>,
     slot_samples: usize,
     slots: usize,
-    /// The map periods take; always a live `Box<BlockMap>` that `maps`
-    /// owns.
+    /// The map periods take; always one of `maps`.
     map: AtomicPtr<BlockMap>,
-    /// Odd while the audio thread may hold a map.
+    /// Odd while the audio thread may hold a map. Written only by the one
+    /// [`CacheReader`].
     epoch: AtomicU64,
-    /// Every map not yet freed, the published one among them. Only the
-    /// writer (and the drop) touch it; the audio thread never locks it.
-    /// Boxed so that `map` keeps pointing at a map when the list moves.
-    #[allow(clippy::vec_box)]
-    maps: Mutex<Vec<Box<BlockMap>>>,
+    /// Every map not yet freed, the published one among them, each from
+    /// `Box::into_raw` (so moving the list moves no map). Only the writer
+    /// and the drop touch it; the audio thread never locks it.
+    maps: Mutex<Vec<NonNull<BlockMap>>>,
 }
 
 // SAFETY: the samples behind the `UnsafeCell`s are written only by the
@@ -81,9 +84,24 @@ pub(crate) struct BlockCache {
 // reads them: see the module docs for why none still holds an older map
 // naming them); they are read by periods only through a map published
 // after the write, whose swap (SeqCst) orders the write before the read.
-// Every other field is atomic or a mutex. The cache lives in an `Arc`, so
-// both sides keep it alive for as long as either uses it.
+// The maps behind the pointers are never changed once published and are
+// freed only by the writer (after reclamation) or by the drop. Every other
+// field is atomic or a mutex. The cache lives in an `Arc`, so both sides
+// keep it alive for as long as either uses it.
 unsafe impl Sync for BlockCache {}
+// SAFETY: as above; the maps the pointers own belong to no thread.
+unsafe impl Send for BlockCache {}
+
+impl Drop for BlockCache {
+    fn drop(&mut self) {
+        let maps = std::mem::take(self.maps.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for map in maps {
+            // SAFETY: every pointer in `maps` came from `Box::into_raw` and
+            // is freed once: here, when no thread can hold the cache.
+            drop(unsafe { Box::from_raw(map.as_ptr()) });
+        }
+    }
+}
 
 impl std::fmt::Debug for BlockCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,8 +115,9 @@ impl std::fmt::Debug for BlockCache {
 impl BlockCache {
     /// A cache of `slots` slots of `slot_samples` samples each (refused,
     /// never an abort, when that does not fit in memory or is more than
-    /// 2^32 slots), and the one writer that fills it.
-    pub(crate) fn new(slots: usize, slot_samples: usize) -> Result<(Arc<BlockCache>, CacheWriter)> {
+    /// 2^32 slots): its one reader (the audio thread's side) and its one
+    /// writer.
+    pub(crate) fn create(slots: usize, slot_samples: usize) -> Result<(CacheReader, CacheWriter)> {
         let too_big = || Error::Argument {
             argument: "streaming cache",
             rule: format!("{slots} slots of {slot_samples} samples do not fit in memory"),
@@ -110,13 +129,12 @@ impl BlockCache {
         let mut samples = Vec::new();
         samples.try_reserve_exact(total).map_err(|_| too_big())?;
         samples.resize_with(total, || UnsafeCell::new(0.0f32));
-        let mut first = Box::<BlockMap>::default();
-        let map = AtomicPtr::new(&mut *first);
+        let first = NonNull::from(Box::leak(Box::<BlockMap>::default()));
         let cache = Arc::new(BlockCache {
             samples: samples.into_boxed_slice(),
             slot_samples,
             slots,
-            map,
+            map: AtomicPtr::new(first.as_ptr()),
             epoch: AtomicU64::new(0),
             maps: Mutex::new(vec![first]),
         });
@@ -126,21 +144,11 @@ impl BlockCache {
             current: Vec::new(),
             retired: Vec::new(),
         };
-        Ok((cache, writer))
-    }
-
-    /// Starts a period's reading: the blocks ready now stay readable until
-    /// the [`Reading`] is dropped. Audio thread: two atomic operations, no
-    /// allocation, no lock.
-    pub(crate) fn begin(&self) -> Reading<'_> {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        let map = self.map.load(Ordering::SeqCst);
-        // SAFETY: `map` points to a `Box<BlockMap>` in `maps`, which the
-        // writer frees only after `epoch` shows no period holds it (module
-        // docs), and the cache, which owns `maps`, outlives `self`'s
-        // borrow; maps are never changed once published.
-        let map = unsafe { &*map };
-        Reading { cache: self, map }
+        let reader = CacheReader {
+            cache: Arc::clone(&writer.cache),
+            epoch: 0,
+        };
+        Ok((reader, writer))
     }
 
     /// The samples of slot `slot`, its first `len`.
@@ -158,9 +166,43 @@ impl BlockCache {
     }
 }
 
-/// A period's view of the ready blocks (see [`BlockCache::begin`]).
+/// The audio thread's side of a cache: there is one, made with it.
+pub(crate) struct CacheReader {
+    cache: Arc<BlockCache>,
+    /// The value it last stored in `cache.epoch`.
+    epoch: u64,
+}
+
+impl std::fmt::Debug for CacheReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheReader")
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
+impl CacheReader {
+    /// Starts a period's reading: the blocks ready now stay readable until
+    /// the [`Reading`] is dropped. Audio thread: an atomic store and load,
+    /// no allocation, no lock.
+    pub(crate) fn begin(&mut self) -> Reading<'_> {
+        // A forgotten Reading left the epoch odd; its borrow has ended.
+        self.epoch += 1 + (self.epoch & 1);
+        self.cache.epoch.store(self.epoch, Ordering::SeqCst);
+        let map = self.cache.map.load(Ordering::SeqCst);
+        // SAFETY: `map` is one of `cache.maps` (from `Box::into_raw`),
+        // which the writer frees only after `epoch` shows no period holds
+        // it (module docs), and the `Arc` keeps the cache alive; this is
+        // the only reader and `&mut self` allows one period at a time.
+        // Maps are never changed once published.
+        let map = unsafe { &*map };
+        Reading { reader: self, map }
+    }
+}
+
+/// A period's view of the ready blocks (see [`CacheReader::begin`]).
 pub(crate) struct Reading<'a> {
-    cache: &'a BlockCache,
+    reader: &'a mut CacheReader,
     map: &'a BlockMap,
 }
 
@@ -172,13 +214,17 @@ impl Reading<'_> {
         // SAFETY: `self.map` names the slot, and the writer writes no slot
         // a map some period may still hold names (module docs) until this
         // `Reading` is dropped, which ends the borrow.
-        Some(unsafe { self.cache.slot(ready.slot, ready.len) })
+        Some(unsafe { self.reader.cache.slot(ready.slot, ready.len) })
     }
 }
 
 impl Drop for Reading<'_> {
     fn drop(&mut self) {
-        self.cache.epoch.fetch_add(1, Ordering::SeqCst);
+        self.reader.epoch += 1;
+        self.reader
+            .cache
+            .epoch
+            .store(self.reader.epoch, Ordering::SeqCst);
     }
 }
 
@@ -273,14 +319,15 @@ impl CacheWriter {
             added += 1;
         }
         next.sort_unstable_by_key(|r| (r.file, r.block));
-        let mut map = Box::new(BlockMap {
+        let map = NonNull::from(Box::leak(Box::new(BlockMap {
             ready: next.clone(),
-        });
-        let ptr: *mut BlockMap = &mut *map;
-        {
-            let mut maps = cache.maps.lock().unwrap_or_else(|e| e.into_inner());
-            maps.push(map);
-        }
+        })));
+        cache
+            .maps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(map);
+        let ptr = map.as_ptr();
         let old = cache.map.swap(ptr, Ordering::SeqCst);
         let epoch = cache.epoch.load(Ordering::SeqCst);
         self.current = next;
@@ -305,7 +352,13 @@ impl CacheWriter {
         }
         let mut maps = self.cache.maps.lock().unwrap_or_else(|e| e.into_inner());
         for r in done {
-            maps.retain(|m| &**m as *const BlockMap as usize != r.map);
+            if let Some(i) = maps.iter().position(|m| m.as_ptr() as usize == r.map) {
+                let map = maps.swap_remove(i);
+                // SAFETY: from `Box::into_raw`, removed from `maps` so
+                // freed once, and no period holds it (the epoch test
+                // above; module docs).
+                drop(unsafe { Box::from_raw(map.as_ptr()) });
+            }
             self.free.extend(r.slots);
         }
     }
@@ -324,9 +377,9 @@ mod tests {
 
     #[test]
     fn published_blocks_are_found_with_their_data_and_dropped_ones_are_not() {
-        let (cache, mut w) = BlockCache::new(4, 8).unwrap();
+        let (mut reader, mut w) = BlockCache::create(4, 8).unwrap();
         {
-            let r = cache.begin();
+            let r = reader.begin();
             assert!(r.block(1, 0).is_none());
         }
         let (a, b) = (data(1, 0, 8), data(1, 1, 5));
@@ -335,14 +388,14 @@ mod tests {
             2
         );
         {
-            let r = cache.begin();
+            let r = reader.begin();
             assert_eq!(r.block(1, 0), Some(&a[..]));
             assert_eq!(r.block(1, 1), Some(&b[..]));
             assert_eq!(r.block(2, 0), None);
         }
         assert!(w.is_ready(1, 1));
         w.publish(|_, block| block != 0, &[]).unwrap();
-        let r = cache.begin();
+        let r = reader.begin();
         assert_eq!(r.block(1, 0), None);
         assert_eq!(r.block(1, 1), Some(&b[..]));
         drop(r);
@@ -352,10 +405,10 @@ mod tests {
 
     #[test]
     fn a_slot_a_period_may_still_read_is_not_reused_until_it_is_done() {
-        let (cache, mut w) = BlockCache::new(1, 4).unwrap();
+        let (mut reader, mut w) = BlockCache::create(1, 4).unwrap();
         let a = data(1, 0, 4);
         w.publish(|_, _| true, &[(1, 0, &a)]).unwrap();
-        let r = cache.begin();
+        let r = reader.begin();
         let held = r.block(1, 0).unwrap();
         // The writer drops block 0 and wants the slot for another: it is
         // not free while the period holds the map naming it.
@@ -366,14 +419,14 @@ mod tests {
         drop(r);
         assert_eq!(w.free_slots(), 1);
         assert_eq!(w.publish(|_, _| false, &[(2, 0, &b)]).unwrap(), 1);
-        assert_eq!(cache.begin().block(2, 0), Some(&b[..]));
+        assert_eq!(reader.begin().block(2, 0), Some(&b[..]));
     }
 
     /// The audio side (begin, look up, read, end) under the allocation
     /// guard: nothing allocated or freed, found or not.
     #[test]
     fn the_audio_side_does_not_allocate() {
-        let (cache, mut w) = BlockCache::new(64, 512).unwrap();
+        let (mut reader, mut w) = BlockCache::create(64, 512).unwrap();
         let blocks: Vec<Vec<f32>> = (0..64).map(|b| data(5, b, 512)).collect();
         let add: Vec<(u64, u64, &[f32])> = (0..64u64)
             .map(|b| (5, b, &blocks[b as usize][..]))
@@ -384,7 +437,7 @@ mod tests {
         {
             let _audio = crate::rt_guard::enter();
             for period in 0..1_000u64 {
-                let r = cache.begin();
+                let r = reader.begin();
                 for block in period % 70..period % 70 + 8 {
                     if let Some(s) = r.block(5, block) {
                         sum += s[block as usize % 512];
@@ -396,11 +449,31 @@ mod tests {
         assert!(sum > 0.0);
     }
 
+    /// A `Reading` forgotten instead of dropped leaves the epoch odd; the
+    /// next period still counts as a new one, so what the forgotten one
+    /// held is freed while the new one's map stays alive.
+    #[test]
+    fn a_forgotten_reading_does_not_let_a_held_map_be_freed() {
+        let (mut reader, mut w) = BlockCache::create(2, 4).unwrap();
+        let (a, b) = (data(1, 0, 4), data(2, 0, 4));
+        w.publish(|_, _| true, &[(1, 0, &a)]).unwrap();
+        std::mem::forget(reader.begin());
+        let r = reader.begin();
+        assert_eq!(r.block(1, 0), Some(&a[..]));
+        // Dropping block (1, 0) retires the map this period holds: its slot
+        // stays taken while the period lasts.
+        assert_eq!(w.publish(|_, _| false, &[(2, 0, &b)]).unwrap(), 1);
+        assert_eq!(w.free_slots(), 0);
+        assert_eq!(r.block(1, 0), Some(&a[..]));
+        drop(r);
+        assert_eq!(w.free_slots(), 1);
+    }
+
     #[test]
     fn too_big_is_refused_not_aborted() {
-        assert!(BlockCache::new(usize::MAX / 2, 4).is_err());
-        assert!(BlockCache::new(1 << 20, 1 << 30).is_err());
-        let (_, mut w) = BlockCache::new(1, 2).unwrap();
+        assert!(BlockCache::create(usize::MAX / 2, 4).is_err());
+        assert!(BlockCache::create(1 << 20, 1 << 30).is_err());
+        let (_reader, mut w) = BlockCache::create(1, 2).unwrap();
         let long = [0.0f32; 3];
         let err = w.publish(|_, _| true, &[(7, 9, &long)]).unwrap_err();
         assert!(err.to_string().contains("block 9 of file 7"), "{err}");
@@ -411,14 +484,14 @@ mod tests {
     /// own data (a slot reused under a reader would show another's).
     #[test]
     fn concurrent_readers_never_see_a_slot_being_reused() {
-        let (cache, mut w) = BlockCache::new(8, 256).unwrap();
+        let (mut reader, mut w) = BlockCache::create(8, 256).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let audio = {
-            let (cache, stop) = (Arc::clone(&cache), Arc::clone(&stop));
+            let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 let (mut periods, mut found) = (0u64, 0u64);
                 while !stop.load(Ordering::Relaxed) {
-                    let r = cache.begin();
+                    let r = reader.begin();
                     for block in 0..16 {
                         if let Some(s) = r.block(3, block) {
                             assert_eq!(s, &data(3, block, 256)[..], "block {block}");
