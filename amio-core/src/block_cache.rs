@@ -35,6 +35,17 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 
+/// The samples a slot holds: 64 KiB.
+pub(crate) const SLOT_SAMPLES: usize = 1 << 14;
+
+/// A streamed clip of `channels` channels is cut into blocks of
+/// `1 << block_shift(channels)` frames: the most a power of two of its
+/// frames that fits in a slot (at least one frame, for channel counts up
+/// to [`SLOT_SAMPLES`]).
+pub(crate) fn block_shift(channels: usize) -> u32 {
+    (SLOT_SAMPLES / channels.max(1)).max(1).ilog2()
+}
+
 /// One ready block: the `block`-th block of the file `file`, whose
 /// samples are the first `len` of slot `slot`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -175,6 +175,20 @@ pub enum Event {
     /// Live meter levels of the input and output over a period or window
     /// ([`crate::Config::metering`]).
     Meter(crate::meter::Meter),
+    /// Frames of a streamed clip whose data was not ready when they were
+    /// mixed: they played as silence; nothing else in the mix changed.
+    DataMissing {
+        /// The stream frame of the first silent frame.
+        stream_frame: u64,
+        /// The clip's file ([`crate::StreamedFile::id`]); 0 for frames
+        /// beyond the runs one period reports apart (then `position` is
+        /// the stretch's).
+        file: u64,
+        /// The position of the first silent frame.
+        position: i64,
+        /// How many frames were silent.
+        frames: u64,
+    },
 }
 
 impl Event {
@@ -188,6 +202,7 @@ impl Event {
             | Event::Latency { stream_frame, .. }
             | Event::Notice { stream_frame, .. } => Some(*stream_frame),
             Event::Meter(m) => Some(m.stream_frame),
+            Event::DataMissing { stream_frame, .. } => Some(*stream_frame),
             Event::EventsLost { .. } | Event::Fatal(_) => None,
         }
     }

@@ -55,6 +55,8 @@ mod queue;
 pub mod rt_guard;
 mod shared;
 pub mod stream;
+#[cfg(test)]
+mod streamed_tests;
 
 pub use capture::{ChunkInfo, InputChunk};
 pub use clip::{Clip, StreamedFile};

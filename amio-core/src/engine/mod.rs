@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use rtrb::{Consumer, Producer};
 
+use crate::block_cache::CacheReader;
 use crate::capture::{CaptureWriter, Tag, TagHistory};
 use crate::event::{Event, Outcome, OutcomeKind, PositionReport};
 use crate::playspec::mix::Scratch;
@@ -101,6 +102,9 @@ pub struct Engine {
     capture: CaptureWriter,
     meter: Option<Box<LiveMeter>>,
     shared: Arc<Shared>,
+    /// The audio side of the interface's block cache, once it has one
+    /// (streamed clips).
+    blocks: Option<CacheReader>,
 }
 
 /// The engine's parts, as [`crate::Interface::new`] assembles them.
@@ -236,11 +240,23 @@ impl Engine {
             capture: parts.capture,
             meter: parts.meter,
             shared: parts.shared,
+            blocks: None,
         })
+    }
+
+    /// Gives the engine the audio side of its interface's block cache:
+    /// streamed clips are mixed from the blocks it makes ready.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn set_block_cache(&mut self, reader: CacheReader) {
+        self.blocks = Some(reader);
     }
 
     fn run_period(&mut self, frames: usize) {
         let period_start = self.s;
+        // The blocks ready now stay readable for the whole period (the
+        // reader is moved out meanwhile: a move, no allocation).
+        let mut blocks = self.blocks.take();
+        let reading = blocks.as_mut().map(CacheReader::begin);
         self.take_driver_reports();
         self.take_commands();
         let oc = self.out_channels;
@@ -284,13 +300,43 @@ impl Engine {
             if self.rolling {
                 let out = &mut self.output[done * oc..(done + n) * oc];
                 let kernel = self.kernel;
-                (self.current.prepared).mix(&mut self.scratch, kernel, self.p, n, out);
+                let (s, p) = (self.s, self.p);
+                (self.current.prepared).mix(&mut self.scratch, kernel, reading.as_ref(), p, n, out);
+                let more = self.scratch.missing.drain(|m| {
+                    let stream_frame = s.wrapping_add(m.position.wrapping_sub(p) as u64);
+                    send_event(
+                        &mut self.messages,
+                        self.outcome_reserve,
+                        &self.shared,
+                        Event::DataMissing {
+                            stream_frame,
+                            file: m.file,
+                            position: m.position,
+                            frames: m.frames,
+                        },
+                    );
+                });
+                if more > 0 {
+                    send_event(
+                        &mut self.messages,
+                        self.outcome_reserve,
+                        &self.shared,
+                        Event::DataMissing {
+                            stream_frame: s,
+                            file: 0,
+                            position: p,
+                            frames: more,
+                        },
+                    );
+                }
                 self.p = self.p.wrapping_add(n as i64);
             }
             // 4. s += n.
             self.s += n as u64;
             done += n;
         }
+        drop(reading);
+        self.blocks = blocks;
         if self.clamp {
             self.kernel.clamp(&mut self.output[..frames * oc]);
         }
@@ -434,13 +480,12 @@ impl Engine {
     /// Sends an event if room is left beyond the slots kept for outcomes;
     /// otherwise counts it as lost.
     fn send_event(&mut self, event: Event) {
-        if self.messages.slots() > self.outcome_reserve {
-            if let Err(rtrb::PushError::Full(message)) = self.messages.push(Message::Event(event)) {
-                std::mem::forget(message);
-            }
-        } else {
-            self.shared.events_lost.fetch_add(1, Ordering::Relaxed);
-        }
+        send_event(
+            &mut self.messages,
+            self.outcome_reserve,
+            &self.shared,
+            event,
+        );
     }
 
     /// Tags the period's input with the output tags `L` frames earlier and
@@ -468,5 +513,22 @@ impl Engine {
                 frames: lost,
             });
         }
+    }
+}
+
+/// Sends an event unless that would take a slot kept for outcomes; a lost
+/// event is counted.
+fn send_event(
+    messages: &mut Producer<Message>,
+    outcome_reserve: usize,
+    shared: &Shared,
+    event: Event,
+) {
+    if messages.slots() > outcome_reserve {
+        if let Err(rtrb::PushError::Full(message)) = messages.push(Message::Event(event)) {
+            std::mem::forget(message);
+        }
+    } else {
+        shared.events_lost.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -24,8 +24,16 @@
 //! is sorted by (entry, k). That is what makes the output independent of
 //! the block size, bit for bit; the [`Kernel`]s keep it so on every CPU.
 //!
+//! **Streamed clips.** An entry whose clip is streamed takes its samples
+//! from the period's [`Reading`] of the interface's block cache, split at
+//! block edges; each piece goes through the same loops, in the same order,
+//! as from memory, so with every block ready the output is the in-memory
+//! output bit for bit. A block that is not ready leaves its frames silent
+//! and is noted in the scratch's [`MissingLog`] for the engine to report.
+//!
 //! [`TimelineIndex::next_start`]: crate::playspec::index::TimelineIndex::next_start
 
+use crate::block_cache::{block_shift, Reading};
 use crate::clip::Clip;
 use crate::playspec::kernel::{Kernel, Lead, MixKernel, LANES};
 use crate::playspec::{fade_factor, Entry, Playspec};
@@ -41,9 +49,21 @@ enum Layout {
     General,
 }
 
+/// Where a streamed entry's samples come from: blocks of `1 << shift`
+/// frames of file `file`, made ready in the interface's block cache.
+#[derive(Clone, Copy, Debug)]
+struct Streamed {
+    file: u64,
+    shift: u32,
+}
+
 /// One entry, laid out for the audio thread.
 struct Voice {
     clip: Clip,
+    /// Set for a streamed clip: its samples come from the block cache.
+    streamed: Option<Streamed>,
+    /// The range's first clip frame `a`.
+    first: u64,
     /// Index in the clip's samples of clip frame `a` (the range's start).
     offset: usize,
     /// Channels of the clip.
@@ -75,6 +95,11 @@ impl Voice {
         };
         Voice {
             clip: entry.clip.clone(),
+            streamed: entry.clip.streamed().map(|f| Streamed {
+                file: f.id(),
+                shift: block_shift(cc),
+            }),
+            first: entry.range.start,
             offset: (entry.range.start as usize).saturating_mul(cc),
             cc,
             len,
@@ -95,26 +120,89 @@ impl Voice {
     }
 
     /// Adds frames `j0..j1` of one occurrence into `out` (exactly those
-    /// frames, interleaved), splitting at the fades so the body takes the
-    /// fast path; `near` as [`Lead::near`].
+    /// frames, interleaved); `near` as [`Lead::near`]. A streamed clip's
+    /// frames come from `ctx.reading`, block by block; a block that is not
+    /// ready leaves its frames silent and is noted in `ctx.missing`
+    /// (`pos0` is the position of frame `j0`).
     #[inline(always)]
-    fn mix(&self, kernel: Kernel, near: bool, oc: usize, j0: u64, j1: u64, out: &mut [f32]) {
+    fn mix(&self, ctx: &mut Ctx<'_>, oc: usize, j0: u64, j1: u64, pos0: i64, out: &mut [f32]) {
+        let Some(streamed) = self.streamed else {
+            self.mix_src(ctx.kernel, ctx.near, oc, j0, j1, self.src(j0, j1), out);
+            return;
+        };
+        let block_frames = 1u64 << streamed.shift;
+        let mut j = j0;
+        while j < j1 {
+            let frame = self.first + j;
+            let (block, in_block) = (frame >> streamed.shift, frame & (block_frames - 1));
+            let take = (j1 - j).min(block_frames - in_block);
+            let from = in_block as usize * self.cc;
+            let to = from + take as usize * self.cc;
+            let out_at = (j - j0) as usize * oc;
+            let out = &mut out[out_at..out_at + take as usize * oc];
+            match ctx
+                .reading
+                .and_then(|r| r.block(streamed.file, block))
+                .and_then(|samples| samples.get(from..to))
+            {
+                Some(src) => self.mix_src(ctx.kernel, ctx.near, oc, j, j + take, src, out),
+                None => ctx.missing.note(Missing {
+                    file: streamed.file,
+                    position: pos0.wrapping_add((j - j0) as i64),
+                    frames: take,
+                }),
+            }
+            j += take;
+        }
+    }
+
+    /// Adds frames `j0..j1` of one occurrence, whose samples are `src`,
+    /// into `out`, splitting at the fades so the body takes the fast path.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn mix_src(
+        &self,
+        kernel: Kernel,
+        near: bool,
+        oc: usize,
+        j0: u64,
+        j1: u64,
+        src: &[f32],
+        out: &mut [f32],
+    ) {
         if j0 >= self.fade_in && j1 <= self.body_end {
-            self.mix_body(kernel, near, oc, self.src(j0, j1), out);
+            self.mix_body(kernel, near, oc, src, out);
             return;
         }
         let at = |j: u64| ((j - j0) as usize) * oc;
+        let src_at = |j: u64| ((j - j0) as usize) * self.cc;
         let fade_in_end = j1.min(self.fade_in);
         if j0 < fade_in_end {
-            self.mix_faded(oc, j0, fade_in_end, &mut out[..at(fade_in_end)]);
+            self.mix_faded(
+                oc,
+                j0,
+                &src[..src_at(fade_in_end)],
+                &mut out[..at(fade_in_end)],
+            );
         }
         let (b0, b1) = (j0.max(self.fade_in), j1.min(self.body_end));
         if b0 < b1 {
-            self.mix_body(kernel, near, oc, self.src(b0, b1), &mut out[at(b0)..at(b1)]);
+            self.mix_body(
+                kernel,
+                near,
+                oc,
+                &src[src_at(b0)..src_at(b1)],
+                &mut out[at(b0)..at(b1)],
+            );
         }
         let fade_out_start = j0.max(self.body_end);
         if fade_out_start < j1 {
-            self.mix_faded(oc, fade_out_start, j1, &mut out[at(fade_out_start)..]);
+            self.mix_faded(
+                oc,
+                fade_out_start,
+                &src[src_at(fade_out_start)..],
+                &mut out[at(fade_out_start)..],
+            );
         }
     }
 
@@ -144,9 +232,8 @@ impl Voice {
     }
 
     /// `out[f][o] += (gains[o] * fade(j)) * clip[a + j][o mod cc]` for
-    /// frames `j0..j1`.
-    fn mix_faded(&self, oc: usize, j0: u64, j1: u64, out: &mut [f32]) {
-        let src = self.src(j0, j1);
+    /// the frames from `j0` that `src` holds.
+    fn mix_faded(&self, oc: usize, j0: u64, src: &[f32], out: &mut [f32]) {
         for (j, (frame, sframe)) in
             (j0..).zip(out.chunks_exact_mut(oc).zip(src.chunks_exact(self.cc)))
         {
@@ -160,6 +247,76 @@ impl Voice {
             }
         }
     }
+}
+
+/// A run of frames of a streamed clip that was not ready when it was to
+/// be mixed: silence in the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Missing {
+    /// The [`crate::StreamedFile::id`] of the clip's file.
+    pub(crate) file: u64,
+    /// The position of the first silent frame.
+    pub(crate) position: i64,
+    /// How many.
+    pub(crate) frames: u64,
+}
+
+/// The runs of missing frames of a stretch, kept without allocating: at
+/// most [`MISSING_RUNS`]; more are counted in `more`.
+#[derive(Debug)]
+pub(crate) struct MissingLog {
+    runs: Vec<Missing>,
+    /// Frames missing beyond the runs kept.
+    more: u64,
+}
+
+/// Runs of missing frames one stretch keeps apart.
+const MISSING_RUNS: usize = 64;
+
+impl MissingLog {
+    fn new() -> crate::Result<MissingLog> {
+        let mut runs = Vec::new();
+        runs.try_reserve_exact(MISSING_RUNS)
+            .map_err(|_| crate::Error::Argument {
+                argument: "playspec",
+                rule: "the mixing scratch does not fit in memory".into(),
+            })?;
+        Ok(MissingLog { runs, more: 0 })
+    }
+
+    /// Notes a run, joined to the last one when it continues it.
+    fn note(&mut self, m: Missing) {
+        if let Some(last) = self.runs.last_mut() {
+            if last.file == m.file && last.position.wrapping_add(last.frames as i64) == m.position {
+                last.frames += m.frames;
+                return;
+            }
+        }
+        if self.runs.len() < self.runs.capacity() {
+            self.runs.push(m);
+        } else {
+            self.more += m.frames;
+        }
+    }
+
+    /// Hands every run noted since the last call to `f`, then forgets
+    /// them, and returns the frames missing beyond them. Real-time safe.
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(Missing)) -> u64 {
+        for m in self.runs.drain(..) {
+            f(m);
+        }
+        std::mem::take(&mut self.more)
+    }
+}
+
+/// What mixing an entry needs beyond the entry itself.
+struct Ctx<'a> {
+    kernel: Kernel,
+    /// As [`Lead::near`].
+    near: bool,
+    /// The period's view of the interface's block cache, if it has one.
+    reading: Option<&'a Reading<'a>>,
+    missing: &'a mut MissingLog,
 }
 
 /// A playspec scheduled on one interface, ready for the audio thread.
@@ -197,6 +354,8 @@ pub(crate) struct Scratch {
     next: i128,
     /// The position of the next occurrence start: the plan holds until it.
     end: i128,
+    /// Streamed frames that were not ready, for the engine to report.
+    pub(crate) missing: MissingLog,
 }
 
 impl Scratch {
@@ -218,6 +377,7 @@ impl Scratch {
             plan_for: None,
             next: 0,
             end: 0,
+            missing: MissingLog::new()?,
         })
     }
 
@@ -260,6 +420,7 @@ impl Prepared {
         &self,
         scratch: &mut Scratch,
         kernel: Kernel,
+        reading: Option<&Reading<'_>>,
         p0: i64,
         n: usize,
         out: &mut [f32],
@@ -269,11 +430,11 @@ impl Prepared {
             // SAFETY: a `Kernel` holds Avx512 only when the CPU has AVX-512F
             // and AVX2 (`MixKernel::is_available`); the arguments are
             // borrowed for the call, as by the portable path.
-            MixKernel::Avx512 => unsafe { self.mix_avx512(scratch, kernel, p0, n, out) },
+            MixKernel::Avx512 => unsafe { self.mix_avx512(scratch, kernel, reading, p0, n, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above, with AVX2.
-            MixKernel::Avx2 => unsafe { self.mix_avx2(scratch, kernel, p0, n, out) },
-            _ => self.mix_with(scratch, kernel, p0, n, out),
+            MixKernel::Avx2 => unsafe { self.mix_avx2(scratch, kernel, reading, p0, n, out) },
+            _ => self.mix_with(scratch, kernel, reading, p0, n, out),
         }
     }
 
@@ -286,11 +447,12 @@ impl Prepared {
         &self,
         scratch: &mut Scratch,
         kernel: Kernel,
+        reading: Option<&Reading<'_>>,
         p0: i64,
         n: usize,
         out: &mut [f32],
     ) {
-        self.mix_with(scratch, kernel, p0, n, out);
+        self.mix_with(scratch, kernel, reading, p0, n, out);
     }
 
     /// [`Prepared::mix`] compiled for AVX-512. The CPU must have AVX-512F
@@ -301,16 +463,25 @@ impl Prepared {
         &self,
         scratch: &mut Scratch,
         kernel: Kernel,
+        reading: Option<&Reading<'_>>,
         p0: i64,
         n: usize,
         out: &mut [f32],
     ) {
-        self.mix_with(scratch, kernel, p0, n, out);
+        self.mix_with(scratch, kernel, reading, p0, n, out);
     }
 
     /// The body of [`Prepared::mix`], inlined into each of its versions.
     #[inline(always)]
-    fn mix_with(&self, scratch: &mut Scratch, kernel: Kernel, p0: i64, n: usize, out: &mut [f32]) {
+    fn mix_with(
+        &self,
+        scratch: &mut Scratch,
+        kernel: Kernel,
+        reading: Option<&Reading<'_>>,
+        p0: i64,
+        n: usize,
+        out: &mut [f32],
+    ) {
         let oc = self.out_channels;
         if oc == 0 || n == 0 {
             return; // a capture-only interface: nothing to mix into
@@ -335,6 +506,12 @@ impl Prepared {
         // output, else into L2 (measured on W(N, P): L1 wins at N = 8,
         // L2 at N = 256).
         let near = plan.len() * n * oc * 4 <= NEAR_BYTES;
+        let mut ctx = Ctx {
+            kernel,
+            near,
+            reading,
+            missing: &mut scratch.missing,
+        };
         let mut kept = 0;
         for i in 0..plan.len() {
             let mut planned = plan[i];
@@ -346,7 +523,7 @@ impl Prepared {
                 // The common case: one occurrence sounds through the whole
                 // stretch; it is done if it ends with it.
                 let j0 = before as u64;
-                voice.mix(kernel, near, oc, j0, j0 + n as u64, out);
+                voice.mix(&mut ctx, oc, j0, j0 + n as u64, p0, out);
                 if before + (n as i128) < len {
                     plan[kept] = planned;
                     kept += 1;
@@ -362,7 +539,14 @@ impl Prepared {
                     let (j0, j1) = ((from - start) as u64, (to - start) as u64);
                     let at = (from - lo) as usize * oc;
                     let frames = (to - from) as usize;
-                    voice.mix(kernel, near, oc, j0, j1, &mut out[at..at + frames * oc]);
+                    voice.mix(
+                        &mut ctx,
+                        oc,
+                        j0,
+                        j1,
+                        from as i64,
+                        &mut out[at..at + frames * oc],
+                    );
                 }
                 start += r;
             }

@@ -1,0 +1,324 @@
+//! The engine mixing streamed clips from the block cache (issue 16): with
+//! every block ready the output is the in-memory session's bit for bit;
+//! with blocks missing those frames are silent, counted exactly by
+//! `DataMissing` events, and nothing else changes. Every render runs
+//! under the allocation guard.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use crate::block_cache::{block_shift, BlockCache, CacheWriter, SLOT_SAMPLES};
+use crate::clip::{Clip, StreamedFile};
+use crate::driver::StreamInfo;
+use crate::event::Event;
+use crate::interface::{Config, Interface};
+use crate::playspec::{Entry, Playspec};
+
+const RATE: u32 = 48_000;
+
+fn info(oc: usize, period: usize) -> StreamInfo {
+    StreamInfo {
+        backend: "test".into(),
+        device: "test".into(),
+        frame_rate: RATE,
+        period,
+        max_period: period,
+        in_channels: 0,
+        out_channels: oc,
+        capture_latency: 0,
+        playback_latency: 0,
+    }
+}
+
+/// A float WAV file of `frames` frames of `channels` channels of noise.
+fn write_wav(path: &Path, channels: u16, frames: usize, seed: u32) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    for _ in 0..frames * usize::from(channels) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        w.write_sample((x as i32 as f32) / 2_147_483_648.0).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// An entry's shape, applied to either kind of clip.
+#[derive(Clone, Debug)]
+struct Shape {
+    clip: usize,
+    range: (f64, f64),
+    play_at: i64,
+    repeat: i64,
+    gains: Vec<f32>,
+    fades: (u64, u64),
+}
+
+fn entry(clip: &Clip, s: &Shape) -> Entry {
+    let frames = clip.frames() as u64;
+    let a = (s.range.0 * frames as f64) as u64;
+    let b = a
+        + ((s.range.1 * (frames - a) as f64) as u64)
+            .max(1)
+            .min(frames - a);
+    let len = b - a;
+    let repeat = if s.repeat > 0 {
+        s.repeat.max(len as i64)
+    } else {
+        0
+    };
+    let fade_in = s.fades.0.min(len);
+    let fade_out = s.fades.1.min(len - fade_in);
+    Entry::new(clip.clone(), s.gains.clone())
+        .range(a..b)
+        .play_at(s.play_at)
+        .repeat(repeat)
+        .fades(fade_in, fade_out)
+}
+
+/// Publishes the blocks of `file` for which `ready` says yes.
+fn publish(w: &mut CacheWriter, file: &StreamedFile, ready: impl Fn(u64) -> bool) {
+    let shift = block_shift(file.channels());
+    let per = 1u64 << shift;
+    let (mut out, mut bytes) = (Vec::new(), Vec::new());
+    let mut blocks = Vec::new();
+    let mut block = 0;
+    while block * per < file.frames() {
+        if ready(block) {
+            let n = per.min(file.frames() - block * per) as usize;
+            file.read_into(block * per, n, &mut out, &mut bytes)
+                .unwrap();
+            blocks.push((block, out.clone()));
+        }
+        block += 1;
+    }
+    let add: Vec<(u64, u64, &[f32])> = blocks
+        .iter()
+        .map(|(b, d)| (file.id(), *b, &d[..]))
+        .collect();
+    assert_eq!(w.publish(|_, _| true, &add).unwrap(), add.len());
+}
+
+/// Renders `frames` frames of `playspec` rolling from `start`, in blocks
+/// of the given sizes (cycled), with `cache` given to the engine; returns
+/// the output and the events.
+fn render(
+    playspec: &Playspec,
+    oc: usize,
+    start: i64,
+    frames: usize,
+    blocks: &[usize],
+    cache: Option<crate::block_cache::CacheReader>,
+) -> (Vec<f32>, Vec<Event>) {
+    let max = *blocks.iter().max().unwrap();
+    let config = Config {
+        event_capacity: 4 * frames + 64,
+        ..Config::default()
+    };
+    let (mut interface, mut engine) = Interface::new(&info(oc, max), &config).unwrap();
+    if let Some(cache) = cache {
+        engine.set_block_cache(cache);
+    }
+    interface.schedule(playspec, 0, start, Some(0)).unwrap();
+    interface.roll(Some(0)).unwrap();
+    let mut out = Vec::with_capacity(frames * oc);
+    let mut done = 0;
+    // The audio thread's work, streamed clips and missing blocks included,
+    // under the allocation guard (`Engine::render` enters it).
+    let before = crate::rt_guard::violations();
+    for &n in blocks.iter().cycle() {
+        if done >= frames {
+            break;
+        }
+        let n = n.min(frames - done);
+        out.extend_from_slice(engine.render(n));
+        done += n;
+    }
+    assert_eq!(
+        crate::rt_guard::violations(),
+        before,
+        "the engine allocated"
+    );
+    (out, interface.events())
+}
+
+fn missing(events: &[Event]) -> Vec<(u64, i64, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DataMissing {
+                file,
+                position,
+                frames,
+                ..
+            } => Some((*file, *position, *frames)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn shapes() -> impl Strategy<Value = Vec<Shape>> {
+    proptest::collection::vec(
+        (
+            0usize..3,
+            (0.0f64..1.0, 0.0f64..1.0),
+            -3000i64..6000,
+            prop_oneof![Just(0i64), 1i64..9000],
+            proptest::collection::vec(-1.5f32..1.5, 2),
+            (0u64..2000, 0u64..2000),
+        )
+            .prop_map(|(clip, range, play_at, repeat, gains, fades)| Shape {
+                clip,
+                range,
+                play_at,
+                repeat,
+                gains,
+                fades,
+            }),
+        1..6,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Random sessions of streamed clips, every block ready, in random
+    /// block sizes: bit for bit the same session of the clips in memory,
+    /// and no `DataMissing` event.
+    #[test]
+    fn streamed_with_every_block_ready_equals_in_memory(
+        shapes in shapes(),
+        start in -4000i64..4000,
+        blocks in proptest::collection::vec(1usize..700, 1..8),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let layouts = [(1u16, 40_000usize), (2, 20_000), (2, 9_000)];
+        let (mut memory, mut streamed) = (Vec::new(), Vec::new());
+        for (i, (channels, frames)) in layouts.iter().enumerate() {
+            let path = dir.path().join(format!("{i}.wav"));
+            write_wav(&path, *channels, *frames, i as u32 + 7);
+            memory.push(Clip::from_wav(&path).unwrap());
+            streamed.push(Clip::open_streamed(&path).unwrap());
+        }
+        let in_memory = Playspec::new(shapes.iter().map(|s| entry(&memory[s.clip], s)).collect()).unwrap();
+        let on_disk = Playspec::new(shapes.iter().map(|s| entry(&streamed[s.clip], s)).collect()).unwrap();
+        let slots = streamed.iter().map(|c| c.frames().div_ceil(1 << block_shift(c.channels()))).sum();
+        let (reader, mut writer) = BlockCache::create(slots, SLOT_SAMPLES).unwrap();
+        for c in &streamed {
+            publish(&mut writer, c.streamed().unwrap(), |_| true);
+        }
+        let frames = 30_000;
+        let (want, _) = render(&in_memory, 2, start, frames, &blocks, None);
+        let (got, events) = render(&on_disk, 2, start, frames, &blocks, Some(reader));
+        prop_assert_eq!(bits(&got), bits(&want));
+        prop_assert!(missing(&events).is_empty());
+    }
+
+    /// The same with the odd blocks of every file missing: the output is
+    /// the in-memory session of clips whose odd blocks are silent, and the
+    /// `DataMissing` events count exactly the frames of odd blocks that
+    /// would have sounded.
+    #[test]
+    fn missing_blocks_are_silent_and_counted_exactly(
+        shapes in shapes(),
+        start in -4000i64..4000,
+        blocks in proptest::collection::vec(1usize..700, 1..8),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let layouts = [(1u16, 40_000usize), (2, 20_000), (2, 9_000)];
+        let (mut holed, mut streamed) = (Vec::new(), Vec::new());
+        for (i, (channels, frames)) in layouts.iter().enumerate() {
+            let path = dir.path().join(format!("{i}.wav"));
+            write_wav(&path, *channels, *frames, i as u32 + 11);
+            let loaded = Clip::from_wav(&path).unwrap();
+            let c = loaded.channels();
+            let shift = block_shift(c);
+            let mut samples = loaded.samples().to_vec();
+            for (f, frame) in samples.chunks_exact_mut(c).enumerate() {
+                if (f >> shift) % 2 == 1 {
+                    frame.fill(0.0);
+                }
+            }
+            holed.push(Clip::from_interleaved(RATE, c, samples).unwrap());
+            streamed.push(Clip::open_streamed(&path).unwrap());
+        }
+        let with_holes = Playspec::new(shapes.iter().map(|s| entry(&holed[s.clip], s)).collect()).unwrap();
+        let on_disk = Playspec::new(shapes.iter().map(|s| entry(&streamed[s.clip], s)).collect()).unwrap();
+        let slots = streamed.iter().map(|c| c.frames().div_ceil(1 << block_shift(c.channels()))).sum();
+        let (reader, mut writer) = BlockCache::create(slots, SLOT_SAMPLES).unwrap();
+        for c in &streamed {
+            publish(&mut writer, c.streamed().unwrap(), |b| b % 2 == 0);
+        }
+        let frames = 30_000;
+        let (want, _) = render(&with_holes, 2, start, frames, &blocks, None);
+        let (got, events) = render(&on_disk, 2, start, frames, &blocks, Some(reader));
+        prop_assert_eq!(bits(&got), bits(&want));
+        // Brute force: every frame of every occurrence in the rendered
+        // positions that falls in an odd block.
+        let mut expected = 0u64;
+        for e in on_disk.entries() {
+            let shift = block_shift(e.clip.channels());
+            for pos in start..start + frames as i64 {
+                let mut hits = |t: i64| {
+                    let j = pos - t;
+                    if j >= 0 && (j as u64) < e.length() && ((e.range.start + j as u64) >> shift) % 2 == 1 {
+                        expected += 1;
+                    }
+                };
+                if e.repeat == 0 {
+                    hits(e.play_at);
+                } else {
+                    // Occurrences with a start in (pos - len, pos].
+                    let k_hi = (pos - e.play_at).div_euclid(e.repeat);
+                    let mut k = k_hi;
+                    while e.play_at + k * e.repeat > pos - e.length() as i64 {
+                        hits(e.play_at + k * e.repeat);
+                        k -= 1;
+                    }
+                }
+            }
+        }
+        let files: Vec<u64> = streamed.iter().map(|c| c.streamed().unwrap().id()).collect();
+        let runs = missing(&events);
+        prop_assert!(runs.iter().all(|(f, _, _)| files.contains(f)), "{:?}", runs);
+        prop_assert_eq!(runs.iter().map(|r| r.2).sum::<u64>(), expected);
+    }
+}
+
+#[test]
+fn without_a_cache_a_streamed_clip_is_silence_reported_by_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.wav");
+    write_wav(&path, 2, 1000, 3);
+    let clip = Clip::open_streamed(&path).unwrap();
+    let id = clip.streamed().unwrap().id();
+    let playspec = Playspec::new(vec![Entry::new(clip, vec![1.0, 1.0]).play_at(100)]).unwrap();
+    let (out, events) = render(&playspec, 2, 0, 2000, &[256], None);
+    assert!(out.iter().all(|&x| x == 0.0));
+    let runs = missing(&events);
+    assert_eq!(runs.iter().map(|r| r.2).sum::<u64>(), 1000);
+    assert_eq!(runs[0].0, id);
+    assert_eq!(runs[0].1, 100);
+    // The event's stream frame is the frame the silence was heard at.
+    let first = events
+        .iter()
+        .find_map(|e| match e {
+            Event::DataMissing { stream_frame, .. } => Some(*stream_frame),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(first, 100);
+}
