@@ -123,6 +123,14 @@ impl Clip {
         })))
     }
 
+    /// The samples of a clip in memory; empty for a streamed clip (whose
+    /// samples the mixer takes from the block cache). For the audio thread:
+    /// a plain borrow, without [`Clip::samples`]'s check for streaming.
+    #[inline]
+    pub(crate) fn memory_samples(&self) -> &[f32] {
+        &self.0.samples
+    }
+
     /// The file a streamed clip's samples stay in, or `None` for a clip in
     /// memory.
     pub(crate) fn streamed(&self) -> Option<&Arc<StreamedFile>> {

@@ -115,21 +115,49 @@ impl Voice {
     /// The samples of clip frames `j0..j1` of an occurrence.
     #[inline]
     fn src(&self, j0: u64, j1: u64) -> &[f32] {
-        let samples = self.clip.samples();
+        let samples = self.clip.memory_samples();
         &samples[self.offset + j0 as usize * self.cc..self.offset + j1 as usize * self.cc]
     }
 
     /// Adds frames `j0..j1` of one occurrence into `out` (exactly those
-    /// frames, interleaved); `near` as [`Lead::near`]. A streamed clip's
-    /// frames come from `ctx.reading`, block by block; a block that is not
-    /// ready leaves its frames silent and is noted in `ctx.missing`
-    /// (`pos0` is the position of frame `j0`).
+    /// frames, interleaved); `pos0` is the position of frame `j0`. The
+    /// in-memory path takes the kernel and `near` by value, so they stay
+    /// in registers across the entries.
     #[inline(always)]
-    fn mix(&self, ctx: &mut Ctx<'_>, oc: usize, j0: u64, j1: u64, pos0: i64, out: &mut [f32]) {
-        let Some(streamed) = self.streamed else {
-            self.mix_src(ctx.kernel, ctx.near, oc, j0, j1, self.src(j0, j1), out);
-            return;
-        };
+    #[allow(clippy::too_many_arguments)]
+    fn mix(
+        &self,
+        kernel: Kernel,
+        near: bool,
+        ctx: &mut Ctx<'_>,
+        oc: usize,
+        j0: u64,
+        j1: u64,
+        pos0: i64,
+        out: &mut [f32],
+    ) {
+        match self.streamed {
+            None => self.mix_src(kernel, near, oc, j0, j1, self.src(j0, j1), out),
+            Some(streamed) => self.mix_streamed(streamed, ctx, oc, j0, j1, pos0, out),
+        }
+    }
+
+    /// [`Voice::mix`] for a streamed clip: its frames come from
+    /// `ctx.reading`, block by block; a block that is not ready leaves its
+    /// frames silent and is noted in `ctx.missing`. Kept out of line, so
+    /// the in-memory path stays as short as it was.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn mix_streamed(
+        &self,
+        streamed: Streamed,
+        ctx: &mut Ctx<'_>,
+        oc: usize,
+        j0: u64,
+        j1: u64,
+        pos0: i64,
+        out: &mut [f32],
+    ) {
         let block_frames = 1u64 << streamed.shift;
         let mut j = j0;
         while j < j1 {
@@ -523,7 +551,7 @@ impl Prepared {
                 // The common case: one occurrence sounds through the whole
                 // stretch; it is done if it ends with it.
                 let j0 = before as u64;
-                voice.mix(&mut ctx, oc, j0, j0 + n as u64, p0, out);
+                voice.mix(kernel, near, &mut ctx, oc, j0, j0 + n as u64, p0, out);
                 if before + (n as i128) < len {
                     plan[kept] = planned;
                     kept += 1;
@@ -540,6 +568,8 @@ impl Prepared {
                     let at = (from - lo) as usize * oc;
                     let frames = (to - from) as usize;
                     voice.mix(
+                        kernel,
+                        near,
                         &mut ctx,
                         oc,
                         j0,
