@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use rtrb::{Consumer, Producer};
 
+use crate::block_cache::{BlockCache, CacheReader, SLOT_SAMPLES};
 use crate::capture::{self, ChunkInfo, InputChunk, InputReader};
 use crate::driver::StreamInfo;
 use crate::engine::live_meter::{LiveMeter, MeterLevels};
@@ -24,6 +25,7 @@ use crate::playspec::mix::{Prepared, Scratch};
 use crate::playspec::{Kernel, MixKernel, Playspec};
 use crate::queue::{Action, Change, Command, Message};
 use crate::shared::{PositionReader, Shared};
+use crate::stream_reader::StreamReader;
 
 /// How an interface behaves, beyond what the driver negotiated.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,6 +57,17 @@ pub struct Config {
     /// ([`MixKernel::Auto`], the default) or a named one, refused when the
     /// CPU lacks it. Every kernel gives the same output, bit for bit.
     pub mix_kernel: MixKernel,
+    /// How far ahead of what plays the reader thread of streamed clips
+    /// reads, in milliseconds: a locate or change issued at least this
+    /// long before its frame finds its data ready. Default 2000.
+    pub stream_read_ahead_ms: u32,
+    /// The memory for blocks of streamed clips, in bytes (allocated when
+    /// the first playspec with a streamed clip is scheduled; rounded down
+    /// to 64 KiB slots, at least one). It must hold the read-ahead time ×
+    /// the streamed occurrences sounding at once × their channels × 4
+    /// bytes, plus a slot per occurrence; what does not fit is read later
+    /// and may be missing. Default 64 MiB.
+    pub stream_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -69,6 +82,8 @@ impl Default for Config {
             input_buffer_frames: 1 << 18,
             metering: Metering::Off,
             mix_kernel: MixKernel::Auto,
+            stream_read_ahead_ms: 2000,
+            stream_cache_bytes: 64 << 20,
         }
     }
 }
@@ -101,6 +116,10 @@ pub struct Interface {
     scratch_capacity: usize,
     /// The inner loops the engine mixes with.
     kernel: Kernel,
+    stream_read_ahead_ms: u32,
+    stream_cache_bytes: usize,
+    /// The reader thread of streamed clips, once one was scheduled.
+    reader: Option<StreamReader>,
 }
 
 impl std::fmt::Debug for Interface {
@@ -216,6 +235,7 @@ impl Interface {
             insert_at: 0,
             start_from: 0,
             scratch: None,
+            blocks: None,
         });
         let (meter, meter_levels) = LiveMeter::new(config.metering, info, config.event_capacity)?;
         let engine = Engine::new(EngineParts {
@@ -252,6 +272,9 @@ impl Interface {
             closed: false,
             scratch_capacity: 0,
             kernel,
+            stream_read_ahead_ms: config.stream_read_ahead_ms,
+            stream_cache_bytes: config.stream_cache_bytes,
+            reader: None,
         };
         Ok((interface, engine))
     }
@@ -300,13 +323,31 @@ impl Interface {
         } else {
             None
         };
+        let streamed = playspec
+            .entries()
+            .iter()
+            .any(|e| e.clip.streamed().is_some());
+        let (blocks, reader) = if streamed && self.reader.is_none() {
+            let (blocks, reader) = self.start_reader()?;
+            (Some(blocks), Some(reader))
+        } else {
+            (None, None)
+        };
         let change = Box::new(Change {
             prepared,
             insert_at,
             start_from,
             scratch,
+            blocks,
         });
         self.send(at, Action::Schedule(change))?;
+        if reader.is_some() {
+            self.reader = reader;
+        }
+        if let Some(reader) = &self.reader {
+            let at = at.unwrap_or_else(|| self.position().stream_frame);
+            reader.scheduled(id, playspec, insert_at, start_from, at);
+        }
         self.scratch_capacity = self.scratch_capacity.max(needed);
         self.next_id += 1;
         self.unresolved.insert(id);
@@ -326,7 +367,37 @@ impl Interface {
     /// Sets the position to `position` at stream frame `at` (or the next
     /// period).
     pub fn locate(&mut self, position: i64, at: Option<u64>) -> Result<()> {
-        self.send(at, Action::Locate(position))
+        self.send(at, Action::Locate(position))?;
+        if let Some(reader) = &self.reader {
+            let at = at.unwrap_or_else(|| self.position().stream_frame);
+            reader.located(position, at);
+        }
+        Ok(())
+    }
+
+    /// Waits until the reader thread of streamed clips has made ready what
+    /// sounds within the read-ahead window of where the engine stands and
+    /// of every pending change and locate (as far as
+    /// [`Config::stream_cache_bytes`] holds it). For a host that renders
+    /// offline, between periods of at most the read-ahead: the render is
+    /// then the same as with the clips in memory. Returns at once when no
+    /// streamed clip was scheduled. Control side only: it blocks.
+    pub fn wait_for_streams(&self) {
+        if let Some(reader) = &self.reader {
+            reader.wait_pass();
+        }
+    }
+
+    /// Makes the block cache and starts the reader thread (the first time a
+    /// playspec with a streamed clip is scheduled); returns the audio
+    /// side of the cache, for the engine.
+    fn start_reader(&self) -> Result<(CacheReader, StreamReader)> {
+        let slots = (self.stream_cache_bytes / (SLOT_SAMPLES * 4)).max(1);
+        let (blocks, writer) = BlockCache::create(slots, SLOT_SAMPLES)?;
+        let read_ahead =
+            u64::from(self.stream_read_ahead_ms) * u64::from(self.info.frame_rate) / 1000;
+        let reader = StreamReader::start(writer, self.position_reader(), read_ahead.max(1))?;
+        Ok((blocks, reader))
     }
 
     /// Sets the extra round-trip latency added to the driver's for input

@@ -28,9 +28,6 @@
 //! # Ok::<(), amio_core::Error>(())
 //! ```
 
-// Wired into the engine by issue 16's next step (the reader thread); until
-// then only its tests use it.
-#[cfg_attr(not(test), allow(dead_code))]
 mod block_cache;
 
 /// The unit tests count what audio-thread code allocates (see
@@ -55,6 +52,7 @@ mod queue;
 pub mod rt_guard;
 mod shared;
 pub mod stream;
+mod stream_reader;
 #[cfg(test)]
 mod streamed_tests;
 

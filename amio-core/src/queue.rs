@@ -2,6 +2,7 @@
 //! (SPEC.md, "Commands"), messages (outcomes with the playspecs they
 //! retire, events, meter windows) the other.
 
+use crate::block_cache::CacheReader;
 use crate::event::{Event, Outcome};
 use crate::playspec::mix::{Prepared, Scratch};
 
@@ -32,6 +33,9 @@ pub(crate) struct Change {
     /// than the engine has; the engine swaps it for its own, whose old
     /// scratch then travels back here to be freed on the control side.
     pub(crate) scratch: Option<Box<Scratch>>,
+    /// The audio side of the interface's block cache, sent with the first
+    /// change that has a streamed clip; the engine keeps it.
+    pub(crate) blocks: Option<CacheReader>,
 }
 
 impl Change {

@@ -253,12 +253,12 @@ impl Engine {
 
     fn run_period(&mut self, frames: usize) {
         let period_start = self.s;
+        self.take_driver_reports();
+        self.take_commands();
         // The blocks ready now stay readable for the whole period (the
         // reader is moved out meanwhile: a move, no allocation).
         let mut blocks = self.blocks.take();
         let reading = blocks.as_mut().map(CacheReader::begin);
-        self.take_driver_reports();
-        self.take_commands();
         let oc = self.out_channels;
         self.output[..frames * oc].fill(0.0);
         let mut done = 0;
@@ -420,6 +420,11 @@ impl Engine {
                     // one goes back with the change, to be freed on the
                     // control side.
                     std::mem::swap(&mut self.scratch, scratch);
+                }
+                if self.blocks.is_none() {
+                    // The block cache, sent once; a second one would go
+                    // back with its change (never dropped here).
+                    self.blocks = change.blocks.take();
                 }
             }
             let target = cmd.at.map_or(self.s, |at| at.max(self.s));

@@ -631,6 +631,53 @@ impl Prepared {
     }
 }
 
+/// A run of a streamed clip's frames that sounds in a window of positions
+/// ([`streamed_runs`]).
+#[derive(Clone, Debug)]
+pub(crate) struct StreamedRun {
+    /// The clip's file.
+    pub(crate) file: std::sync::Arc<crate::clip::StreamedFile>,
+    /// The clip frames that sound.
+    pub(crate) frames: std::ops::Range<u64>,
+    /// The position the first of them sounds at.
+    pub(crate) position: i64,
+}
+
+/// Every run of streamed frames that sounds at positions `[from, from +
+/// len)` of `playspec`: one per occurrence of a streamed entry that meets
+/// the window, clipped to it. For the reader thread (it allocates).
+pub(crate) fn streamed_runs(playspec: &Playspec, from: i64, len: u64, out: &mut Vec<StreamedRun>) {
+    let data = playspec.data();
+    let mut candidates = Vec::new();
+    data.index.query(from, len, &mut candidates);
+    candidates.sort_unstable();
+    candidates.dedup();
+    let (lo, hi) = (i128::from(from), i128::from(from) + i128::from(len));
+    for &i in &candidates {
+        let e = &data.entries[i as usize];
+        let Some(file) = e.clip.streamed() else {
+            continue;
+        };
+        let Some((k_lo, k_hi)) = occurrences(e, from, len) else {
+            continue;
+        };
+        let l = i128::from(e.length());
+        for k in k_lo..=k_hi {
+            let start = i128::from(e.play_at) + k * i128::from(e.repeat);
+            let (a, b) = (lo.max(start), hi.min(start + l));
+            if a >= b {
+                continue;
+            }
+            let first = e.range.start + (a - start) as u64;
+            out.push(StreamedRun {
+                file: std::sync::Arc::clone(file),
+                frames: first..first + (b - a) as u64,
+                position: a as i64,
+            });
+        }
+    }
+}
+
 /// The most bytes of samples a period may read for the kernels to prefetch
 /// the next one into L1 (half the smallest L1 data cache of the CPUs with
 /// AVX2, 32 KiB); beyond, into L2.

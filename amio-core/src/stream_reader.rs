@@ -1,0 +1,310 @@
+//! The reader thread of streamed clips (issue 16): reads ahead what will
+//! sound and makes it ready in the interface's block cache.
+//!
+//! One per interface, started the first time a playspec with a streamed
+//! clip is scheduled. It is neither the audio thread nor the control
+//! thread: it waits on a condition variable (woken by every schedule and
+//! locate, and at least every [`PASS_INTERVAL`]), and each *pass* works out
+//! the blocks that sound within the read-ahead window of
+//!
+//! - the position the engine last published, in its current playspec,
+//! - every pending change, in its playspec, from where it would start if it
+//!   were applied now (`start_from + max(0, p - insert_at)`, as the engine
+//!   applies it) and if it were applied after each pending locate,
+//! - every pending locate, in the current and every pending playspec,
+//!
+//! most urgent first, drops the other blocks from the cache, and reads the
+//! missing ones from disk into free slots, publishing them in small batches
+//! so the nearest are ready soonest. When the cache is full the later
+//! blocks wait: memory stays within the cache the interface was given.
+//!
+//! A host that renders offline asks for a whole pass before each period
+//! ([`StreamReader::wait_pass`]): then every block the next period needs is
+//! ready (if the cache holds the window), and the render is deterministic.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::block_cache::{block_shift, CacheWriter};
+use crate::playspec::mix::{streamed_runs, StreamedRun};
+use crate::playspec::Playspec;
+use crate::shared::PositionReader;
+
+/// The longest a reader sleeps between passes.
+pub(crate) const PASS_INTERVAL: Duration = Duration::from_millis(5);
+
+/// Blocks read before they are published together.
+const BATCH: usize = 8;
+
+/// A change as it was scheduled.
+struct Scheduled {
+    playspec: Playspec,
+    insert_at: i64,
+    start_from: i64,
+    /// The stream frame its command takes effect at.
+    at: u64,
+}
+
+/// What the control side has told the reader.
+#[derive(Default)]
+struct ReaderState {
+    /// The playspecs that may sound: the current one and pending changes,
+    /// by id.
+    playspecs: BTreeMap<u64, Scheduled>,
+    /// Locates not yet applied: (stream frame, position).
+    locates: Vec<(u64, i64)>,
+    /// Passes asked for, and done.
+    wanted: u64,
+    done: u64,
+    closing: bool,
+}
+
+struct ReaderShared {
+    state: Mutex<ReaderState>,
+    /// The reader waits on it for work.
+    wake: Condvar,
+    /// [`StreamReader::wait_pass`] waits on it for a pass.
+    passed: Condvar,
+}
+
+impl ReaderShared {
+    fn lock(&self) -> MutexGuard<'_, ReaderState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The control side's handle of the reader thread; dropping it ends the
+/// thread.
+pub(crate) struct StreamReader {
+    shared: Arc<ReaderShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for StreamReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamReader").finish_non_exhaustive()
+    }
+}
+
+impl StreamReader {
+    /// Starts the reader thread, filling `writer`'s cache with what sounds
+    /// within `read_ahead` frames of the positions `position` publishes.
+    pub(crate) fn start(
+        writer: CacheWriter,
+        position: PositionReader,
+        read_ahead: u64,
+    ) -> crate::Result<StreamReader> {
+        let shared = Arc::new(ReaderShared {
+            state: Mutex::new(ReaderState::default()),
+            wake: Condvar::new(),
+            passed: Condvar::new(),
+        });
+        let thread = std::thread::Builder::new()
+            .name("amio-reader".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || run(&shared, writer, &position, read_ahead)
+            })
+            .map_err(|source| crate::Error::Io {
+                context: "starting the reader thread of streamed clips".into(),
+                source,
+            })?;
+        Ok(StreamReader {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// A playspec was scheduled as change `id`, inserted at `insert_at`,
+    /// starting from `start_from`, by a command for stream frame `at`.
+    pub(crate) fn scheduled(
+        &self,
+        id: u64,
+        playspec: &Playspec,
+        insert_at: i64,
+        start_from: i64,
+        at: u64,
+    ) {
+        self.shared.lock().playspecs.insert(
+            id,
+            Scheduled {
+                playspec: playspec.clone(),
+                insert_at,
+                start_from,
+                at,
+            },
+        );
+        self.shared.wake.notify_one();
+    }
+
+    /// A locate to `position` was sent for stream frame `at`.
+    pub(crate) fn located(&self, position: i64, at: u64) {
+        self.shared.lock().locates.push((at, position));
+        self.shared.wake.notify_one();
+    }
+
+    /// Waits until the reader has done a whole pass that started after this
+    /// call: what sounds within the read-ahead window of where the engine
+    /// stands now is ready (as far as the cache holds it). For offline
+    /// rendering, between periods; never for the audio thread.
+    pub(crate) fn wait_pass(&self) {
+        let mut state = self.shared.lock();
+        state.wanted += 1;
+        let want = state.wanted;
+        self.shared.wake.notify_one();
+        while state.done < want && !state.closing {
+            state = self
+                .shared
+                .passed
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Drop for StreamReader {
+    fn drop(&mut self) {
+        self.shared.lock().closing = true;
+        self.shared.wake.notify_one();
+        self.shared.passed.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The reader thread.
+fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader, read_ahead: u64) {
+    let (mut samples, mut bytes) = (Vec::new(), Vec::new());
+    loop {
+        // What to read: a snapshot of the state, taken at the pass's start.
+        let (pass, windows) = {
+            let mut state = shared.lock();
+            if state.wanted == state.done && !state.closing {
+                state = shared
+                    .wake
+                    .wait_timeout(state, PASS_INTERVAL)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            if state.closing {
+                return;
+            }
+            let report = position.read();
+            // Of the changes the engine has taken (their frame has
+            // passed), only the current one and the last taken (which may
+            // wait for its insert point) can sound: each taken change
+            // supersedes the one before. Locates the engine has passed are
+            // in its position.
+            let now = report.stream_frame;
+            let last_taken = state
+                .playspecs
+                .iter()
+                .filter(|(_, c)| c.at < now)
+                .max_by_key(|(&id, c)| (c.at, id))
+                .map(|(&id, _)| id);
+            state
+                .playspecs
+                .retain(|&id, c| id == report.id || c.at >= now || Some(id) == last_taken);
+            state.locates.retain(|&(at, _)| at >= now);
+            let mut windows: Vec<(Playspec, i64)> = Vec::new();
+            if let Some(c) = state.playspecs.get(&report.id) {
+                windows.push((c.playspec.clone(), report.position));
+            }
+            // Where a change starts if applied at position `at`: the
+            // engine's rule.
+            let start = |insert_at: i64, start_from: i64, at: i64| {
+                start_from.wrapping_add(at.saturating_sub(insert_at).max(0))
+            };
+            for (&id, c) in &state.playspecs {
+                if id != report.id {
+                    let p = &c.playspec;
+                    windows.push((p.clone(), start(c.insert_at, c.start_from, report.position)));
+                    for &(_, to) in &state.locates {
+                        windows.push((p.clone(), start(c.insert_at, c.start_from, to)));
+                    }
+                }
+            }
+            for &(_, to) in &state.locates {
+                for c in state.playspecs.values() {
+                    windows.push((c.playspec.clone(), to));
+                }
+            }
+            (state.wanted, windows)
+        };
+        let mut runs: Vec<StreamedRun> = Vec::new();
+        for (playspec, from) in &windows {
+            streamed_runs(playspec, *from, read_ahead, &mut runs);
+        }
+        // The blocks, most urgent first (windows in order, then by
+        // position), each once.
+        let mut order: Vec<(usize, i64, u64, u64)> = Vec::new();
+        for (w, run) in runs.iter().enumerate() {
+            let shift = block_shift(run.file.channels());
+            let (first, last) = (run.frames.start >> shift, (run.frames.end - 1) >> shift);
+            for block in first..=last {
+                let at = run.position
+                    + (((block << shift).max(run.frames.start) - run.frames.start) as i64);
+                order.push((w, at, run.file.id(), block));
+            }
+        }
+        order.sort_by_key(|&(_, at, _, _)| at);
+        let mut seen = HashSet::new();
+        let wanted: Vec<(u64, u64, usize)> = order
+            .iter()
+            .filter(|&&(_, _, file, block)| seen.insert((file, block)))
+            .map(|&(w, _, file, block)| (file, block, w))
+            .collect();
+        let keep: HashSet<(u64, u64)> = wanted.iter().map(|&(f, b, _)| (f, b)).collect();
+        let keep_fn = |file: u64, block: u64| keep.contains(&(file, block));
+        // Drop what is no longer wanted first, so its slots come free.
+        let _ = writer.publish(keep_fn, &[]);
+        let mut batch: Vec<(u64, u64, Vec<f32>)> = Vec::new();
+        let mut free = writer.free_slots();
+        for &(file_id, block, w) in &wanted {
+            if writer.is_ready(file_id, block) {
+                continue;
+            }
+            if free == 0 {
+                free = flush(&mut writer, &keep_fn, &mut batch);
+                if free == 0 {
+                    break; // the cache is full of nearer blocks
+                }
+            }
+            let file = &runs[w].file;
+            let shift = block_shift(file.channels());
+            let start = block << shift;
+            let n = (1u64 << shift).min(file.frames() - start) as usize;
+            // A block that cannot be read stays missing: the engine plays
+            // silence for it and reports the frames (DataMissing).
+            if file.read_into(start, n, &mut samples, &mut bytes).is_ok() {
+                batch.push((file_id, block, std::mem::take(&mut samples)));
+                free -= 1;
+            }
+            if batch.len() >= BATCH {
+                free = flush(&mut writer, &keep_fn, &mut batch);
+            }
+        }
+        flush(&mut writer, &keep_fn, &mut batch);
+        let mut state = shared.lock();
+        state.done = state.done.max(pass);
+        drop(state);
+        shared.passed.notify_all();
+    }
+}
+
+/// Publishes `batch` and empties it; returns the slots free after.
+fn flush(
+    writer: &mut CacheWriter,
+    keep: &impl Fn(u64, u64) -> bool,
+    batch: &mut Vec<(u64, u64, Vec<f32>)>,
+) -> usize {
+    if !batch.is_empty() {
+        let add: Vec<(u64, u64, &[f32])> = batch.iter().map(|(f, b, d)| (*f, *b, &d[..])).collect();
+        let _ = writer.publish(keep, &add);
+        batch.clear();
+    }
+    writer.free_slots()
+}
