@@ -25,7 +25,7 @@ use crate::playspec::mix::{Prepared, Scratch};
 use crate::playspec::{Kernel, MixKernel, Playspec};
 use crate::queue::{Action, Change, Command, Message};
 use crate::shared::{PositionReader, Shared};
-use crate::stream_reader::StreamReader;
+use crate::stream_reader::{StreamReader, StreamsGate};
 
 /// How an interface behaves, beyond what the driver negotiated.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +120,8 @@ pub struct Interface {
     stream_cache_bytes: usize,
     /// The reader thread of streamed clips, once one was scheduled.
     reader: Option<StreamReader>,
+    /// What offline drivers wait on for the reader.
+    gate: StreamsGate,
 }
 
 impl std::fmt::Debug for Interface {
@@ -275,6 +277,7 @@ impl Interface {
             stream_read_ahead_ms: config.stream_read_ahead_ms,
             stream_cache_bytes: config.stream_cache_bytes,
             reader: None,
+            gate: StreamsGate::default(),
         };
         Ok((interface, engine))
     }
@@ -341,8 +344,9 @@ impl Interface {
             blocks,
         });
         self.send(at, Action::Schedule(change))?;
-        if reader.is_some() {
-            self.reader = reader;
+        if let Some(reader) = reader {
+            reader.open_gate(&self.gate);
+            self.reader = Some(reader);
         }
         if let Some(reader) = &self.reader {
             let at = at.unwrap_or_else(|| self.position().stream_frame);
@@ -388,15 +392,24 @@ impl Interface {
         }
     }
 
+    /// What a driver without a clock waits on before each period so that
+    /// streamed clips are ready ([`StreamsGate`]).
+    pub fn streams_gate(&self) -> StreamsGate {
+        self.gate.clone()
+    }
+
     /// Makes the block cache and starts the reader thread (the first time a
     /// playspec with a streamed clip is scheduled); returns the audio
     /// side of the cache, for the engine.
     fn start_reader(&self) -> Result<(CacheReader, StreamReader)> {
         let slots = (self.stream_cache_bytes / (SLOT_SAMPLES * 4)).max(1);
         let (blocks, writer) = BlockCache::create(slots, SLOT_SAMPLES)?;
-        let read_ahead =
-            u64::from(self.stream_read_ahead_ms) * u64::from(self.info.frame_rate) / 1000;
-        let reader = StreamReader::start(writer, self.position_reader(), read_ahead.max(1))?;
+        // At least a period, so that one pass covers the next period.
+        let read_ahead = (u64::from(self.stream_read_ahead_ms) * u64::from(self.info.frame_rate)
+            / 1000)
+            .max(self.info.max_period as u64)
+            .max(1);
+        let reader = StreamReader::start(writer, self.position_reader(), read_ahead)?;
         Ok((blocks, reader))
     }
 

@@ -70,3 +70,4 @@ pub use pending_file::PendingFile;
 pub use playspec::{Entry, MixKernel, Playspec};
 pub use shared::PositionReader;
 pub use stream::Stream;
+pub use stream_reader::StreamsGate;

@@ -120,6 +120,8 @@ struct NullShared {
     /// Whether the threaded run has ended (offline: all frames rendered).
     finished: Mutex<bool>,
     finished_cv: Condvar,
+    /// Waited on before each offline or stepped period (streamed clips).
+    gate: Mutex<Option<crate::StreamsGate>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -217,6 +219,10 @@ impl NullDriver {
         let period = info.period;
         let period_time = Duration::from_secs_f64(period as f64 / f64::from(info.frame_rate));
         let notifier = worker.runtime.notifier().clone();
+        let gate = match mode {
+            NullMode::Offline { .. } => lock(&shared.gate).clone(),
+            _ => None,
+        };
         let mut clock = Instant::now();
         let mut periods: u32 = 0;
         while !shared.stop.load(Ordering::Acquire) {
@@ -240,6 +246,9 @@ impl NullDriver {
                 source,
                 loopback,
             };
+            if let Some(gate) = &gate {
+                gate.wait();
+            }
             let ran = runtime.callback(|rt| rt.process(n, &mut io));
             shared.frames_run.store(s + n as u64, Ordering::Relaxed);
             if ran.is_none() || runtime.has_failed() {
@@ -377,6 +386,10 @@ impl AudioDriver for NullDriver {
         Ok(())
     }
 
+    fn set_streams_gate(&mut self, gate: crate::StreamsGate) {
+        *lock(&self.shared.gate) = Some(gate);
+    }
+
     fn stop(&mut self) -> Result<()> {
         // Dropping the runtime drops the lease: nothing calls the engine
         // after this returns.
@@ -420,6 +433,10 @@ impl NullControl {
     /// in_channels` interleaved samples, `output` receives `frames *
     /// out_channels`. The calling thread acts as the audio thread.
     pub fn step(&self, frames: usize, input: &[f32], output: &mut [f32]) -> Result<()> {
+        let gate = lock(&self.0.gate).clone();
+        if let Some(gate) = gate {
+            gate.wait();
+        }
         let mut slot = lock(&self.0.stepped);
         let runtime = slot.as_mut().ok_or(Error::NotRunning)?;
         // Checked: a frame count whose buffers cannot exist is refused in

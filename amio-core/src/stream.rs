@@ -215,6 +215,7 @@ impl Stream {
     ) -> Result<Stream> {
         let info = driver.open(request)?;
         let (interface, engine) = Interface::new(&info, config)?;
+        driver.set_streams_gate(interface.streams_gate());
         let cell = Arc::new(EngineCell {
             state: AtomicU64::new(REVOKED),
             in_channels: engine.in_channels(),

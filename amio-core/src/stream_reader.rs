@@ -23,7 +23,7 @@
 //! ready (if the cache holds the window), and the render is deterministic.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -72,6 +72,36 @@ struct ReaderShared {
 impl ReaderShared {
     fn lock(&self) -> MutexGuard<'_, ReaderState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a driver that runs without a clock (the null driver offline or
+/// stepped) waits on before each period, so that a streamed clip's data is
+/// always ready and the render is the same as with the clips in memory:
+/// [`StreamsGate::wait`]. Given to every driver by
+/// [`crate::Stream::open`] ([`crate::AudioDriver::set_streams_gate`]);
+/// real-time drivers ignore it. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct StreamsGate(Arc<OnceLock<Weak<ReaderShared>>>);
+
+impl std::fmt::Debug for StreamsGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamsGate")
+            .field("reader", &self.0.get().is_some())
+            .finish()
+    }
+}
+
+impl StreamsGate {
+    /// Waits until the interface's reader thread has made ready what
+    /// sounds within its read-ahead of where the engine stands (and of
+    /// every pending change and locate); returns at once when no streamed
+    /// clip was ever scheduled. Blocks: never call it on a real-time
+    /// thread.
+    pub fn wait(&self) {
+        if let Some(shared) = self.0.get().and_then(Weak::upgrade) {
+            wait_pass(&shared);
+        }
     }
 }
 
@@ -150,17 +180,12 @@ impl StreamReader {
     /// stands now is ready (as far as the cache holds it). For offline
     /// rendering, between periods; never for the audio thread.
     pub(crate) fn wait_pass(&self) {
-        let mut state = self.shared.lock();
-        state.wanted += 1;
-        let want = state.wanted;
-        self.shared.wake.notify_one();
-        while state.done < want && !state.closing {
-            state = self
-                .shared
-                .passed
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
-        }
+        wait_pass(&self.shared);
+    }
+
+    /// Lets `gate` wait for this reader.
+    pub(crate) fn open_gate(&self, gate: &StreamsGate) {
+        let _ = gate.0.set(Arc::downgrade(&self.shared));
     }
 }
 
@@ -172,6 +197,17 @@ impl Drop for StreamReader {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Asks for a pass and waits until it is done (or the reader closes).
+fn wait_pass(shared: &ReaderShared) {
+    let mut state = shared.lock();
+    state.wanted += 1;
+    let want = state.wanted;
+    shared.wake.notify_one();
+    while state.done < want && !state.closing {
+        state = shared.passed.wait(state).unwrap_or_else(|e| e.into_inner());
     }
 }
 
@@ -209,10 +245,13 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader
                 .playspecs
                 .retain(|&id, c| id == report.id || c.at >= now || Some(id) == last_taken);
             state.locates.retain(|&(at, _)| at >= now);
-            let mut windows: Vec<(Playspec, i64)> = Vec::new();
+            // Each window: the playspec, where it starts, and in how many
+            // stream frames at least it is needed (for urgency).
+            let mut windows: Vec<(Playspec, i64, u64)> = Vec::new();
             if let Some(c) = state.playspecs.get(&report.id) {
-                windows.push((c.playspec.clone(), report.position));
+                windows.push((c.playspec.clone(), report.position, 0));
             }
+            let after = |at: u64| at.saturating_sub(now);
             // Where a change starts if applied at position `at`: the
             // engine's rule.
             let start = |insert_at: i64, start_from: i64, at: i64| {
@@ -221,33 +260,46 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader
             for (&id, c) in &state.playspecs {
                 if id != report.id {
                     let p = &c.playspec;
-                    windows.push((p.clone(), start(c.insert_at, c.start_from, report.position)));
-                    for &(_, to) in &state.locates {
-                        windows.push((p.clone(), start(c.insert_at, c.start_from, to)));
+                    // Not before its command, nor (rolling on) before the
+                    // position reaches its insert point.
+                    let soonest = after(c.at).max(
+                        u64::try_from(i128::from(c.insert_at) - i128::from(report.position))
+                            .unwrap_or(0),
+                    );
+                    windows.push((
+                        p.clone(),
+                        start(c.insert_at, c.start_from, report.position),
+                        soonest,
+                    ));
+                    for &(at, to) in &state.locates {
+                        windows.push((p.clone(), start(c.insert_at, c.start_from, to), after(at)));
                     }
                 }
             }
-            for &(_, to) in &state.locates {
+            for &(at, to) in &state.locates {
                 for c in state.playspecs.values() {
-                    windows.push((c.playspec.clone(), to));
+                    windows.push((c.playspec.clone(), to, after(at)));
                 }
             }
             (state.wanted, windows)
         };
+        // Every run with the stream frames until its window is needed.
         let mut runs: Vec<StreamedRun> = Vec::new();
-        for (playspec, from) in &windows {
+        let mut soonest: Vec<(i64, u64)> = Vec::new();
+        for (playspec, from, delay) in &windows {
             streamed_runs(playspec, *from, read_ahead, &mut runs);
+            soonest.resize(runs.len(), (*from, *delay));
         }
-        // The blocks, most urgent first (windows in order, then by
-        // position), each once.
-        let mut order: Vec<(usize, i64, u64, u64)> = Vec::new();
+        // The blocks, most urgent first (the soonest needed), each once.
+        let mut order: Vec<(usize, u64, u64, u64)> = Vec::new();
         for (w, run) in runs.iter().enumerate() {
+            let (from, delay) = soonest[w];
             let shift = block_shift(run.file.channels());
             let (first, last) = (run.frames.start >> shift, (run.frames.end - 1) >> shift);
             for block in first..=last {
-                let at = run.position
-                    + (((block << shift).max(run.frames.start) - run.frames.start) as i64);
-                order.push((w, at, run.file.id(), block));
+                let offset = ((block << shift).max(run.frames.start) - run.frames.start) as i64;
+                let at = (run.position - from + offset).max(0) as u64;
+                order.push((w, delay.saturating_add(at), run.file.id(), block));
             }
         }
         order.sort_by_key(|&(_, at, _, _)| at);

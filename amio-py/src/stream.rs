@@ -107,6 +107,9 @@ fn interface_config(
         input_buffer_frames: input_buffer_frames.unwrap_or(defaults.input_buffer_frames),
         metering,
         mix_kernel: defaults.mix_kernel,
+        // Streamed clips are not in the Python package yet (issue 16).
+        stream_read_ahead_ms: defaults.stream_read_ahead_ms,
+        stream_cache_bytes: defaults.stream_cache_bytes,
     })
 }
 

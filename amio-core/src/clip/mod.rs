@@ -99,12 +99,23 @@ impl Clip {
         })))
     }
 
-    /// A clip whose samples stay in the WAV file at `path`, read as they
-    /// are needed (issue 16; the engine mixes such clips from blocks a
-    /// reader has made ready). Not public yet: the reader thread that
-    /// makes its blocks ready is the next step.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn open_streamed(path: impl AsRef<Path>) -> Result<Clip> {
+    /// A clip whose samples stay in the WAV file at `path` (8/16/24/32-bit
+    /// integer or 32-bit float, as [`Clip::from_wav`] reads), read from
+    /// disk as it plays: usable everywhere a clip is, with sessions larger
+    /// than memory. An interface that schedules it starts a reader thread
+    /// that reads ahead what will sound ([`crate::Config`]'s
+    /// `stream_read_ahead_ms` and `stream_cache_bytes`); when the disk
+    /// keeps up the output is bit for bit that of the clip loaded with
+    /// [`Clip::from_wav`]. Frames whose data is not ready in time play as
+    /// silence and are reported ([`crate::Event::DataMissing`]); offline
+    /// and stepped null drivers wait for the reader, so their renders are
+    /// always complete.
+    ///
+    /// [`Clip::samples`] of a streamed clip reads the whole file into
+    /// memory the first time it is called (the clip tools and writers use
+    /// it); frames that can no longer be read are silence there, and a
+    /// clip too big for memory has none.
+    pub fn open_streamed(path: impl AsRef<Path>) -> Result<Clip> {
         let file = StreamedFile::open(path)?;
         let frames = usize::try_from(file.frames()).map_err(|_| Error::Argument {
             argument: "a streamed clip",
@@ -135,6 +146,13 @@ impl Clip {
     /// memory.
     pub(crate) fn streamed(&self) -> Option<&Arc<StreamedFile>> {
         self.0.streamed.as_ref()
+    }
+
+    /// The file of a streamed clip ([`Clip::open_streamed`]), whose
+    /// [`StreamedFile::id`] names it in [`crate::Event::DataMissing`];
+    /// `None` for a clip in memory.
+    pub fn streamed_file(&self) -> Option<&StreamedFile> {
+        self.0.streamed.as_deref()
     }
 
     /// Builds a clip from planar samples: one slice per channel, all of the
@@ -328,9 +346,13 @@ impl Clip {
 /// [`Clip::samples`] (the clip tools, writing, offline meters). A file
 /// that can no longer be read gives silence where its frames are missing,
 /// as playback does.
+///
+/// A clip too big for memory gives no samples at all (never an abort).
 fn load_streamed(file: &StreamedFile, frames: usize) -> Box<[f32]> {
     let c = file.channels();
-    let mut all = vec![0.0f32; frames * c];
+    let Ok(mut all) = crate::limits::filled(frames.checked_mul(c), 0.0f32, "clip samples") else {
+        return Box::new([]);
+    };
     let (mut block, mut bytes) = (Vec::new(), Vec::new());
     const STEP: usize = 1 << 16;
     for first in (0..frames).step_by(STEP) {

@@ -116,4 +116,12 @@ pub trait AudioDriver: Send {
     /// joined everything that could call it. Calling it when not running
     /// does nothing. The stream can be started again with a new lease.
     fn stop(&mut self) -> Result<()>;
+
+    /// Hands the driver what to wait on before each period if it runs
+    /// without a clock (offline or stepped by hand): then streamed clips
+    /// are always ready ([`crate::StreamsGate`]). Real-time drivers keep
+    /// the default, which ignores it.
+    fn set_streams_gate(&mut self, gate: crate::StreamsGate) {
+        let _ = gate;
+    }
 }

@@ -194,6 +194,9 @@ impl Request {
             ) as usize,
             // The fastest kernel the CPU has; C hosts do not choose.
             mix_kernel: d.mix_kernel,
+            // Streamed clips are not in the C ABI yet (issue 16).
+            stream_read_ahead_ms: d.stream_read_ahead_ms,
+            stream_cache_bytes: d.stream_cache_bytes,
             metering: match c.metering {
                 AMIO_METERING_OFF => Metering::Off,
                 AMIO_METERING_EVERY_PERIOD => Metering::EveryPeriod,
