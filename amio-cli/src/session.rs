@@ -13,6 +13,12 @@
 //! files; a directory, a named pipe or a device is refused without being
 //! opened for reading, so nothing blocks. Sizes are bounded by
 //! [`crate::limits`].
+//!
+//! **Streamed clips** (beyond SPEC.md's format): a clip may be given as
+//! `{ "file": "take.wav", "stream": true }`, and the session's
+//! `"stream_clips_above": BYTES` streams every clip file larger than that
+//! unless its clip says `"stream": false`. A streamed clip stays on disk
+//! ([`Clip::open_streamed`]: WAV files only) and renders exactly as loaded.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -452,6 +458,29 @@ fn plain_io(e: &std::io::Error) -> String {
     }
 }
 
+/// A clip's file name and whether it is to stream (`None`: unsaid): a
+/// clip is `"file.wav"` or `{ "file": "file.wav", "stream": true }`.
+fn clip_file<'a>(
+    fail: &Fail<'_>,
+    place: &str,
+    v: &'a Json,
+) -> Result<(&'a str, Option<bool>), SessionError> {
+    if let Json::Object(_) = v {
+        let f = Fields::new(fail, place, v, "a clip", &["file", "stream"])?;
+        let file = text(
+            fail,
+            &f.place("file"),
+            f.required(fail, "file", "the clip's file name")?,
+        )?;
+        let stream = match f.get("stream") {
+            Some(b) => Some(boolean(fail, &f.place("stream"), b)?),
+            None => None,
+        };
+        return Ok((file, stream));
+    }
+    Ok((text(fail, place, v)?, None))
+}
+
 /// Resolves a clip's path against the session's folder under the path
 /// rules; returns the path to read it by.
 fn clip_path(folder: &Path, name: &str, options: &LoadOptions) -> Result<PathBuf, String> {
@@ -647,6 +676,7 @@ impl Session {
                 "playspecs",
                 "commands",
                 "frames",
+                "stream_clips_above",
             ],
         )?;
         let frame_rate: u32 = whole(
@@ -679,6 +709,20 @@ impl Session {
             "frames",
         )?;
 
+        // Clip files larger than this many bytes stay on disk and stream
+        // (unless their clip says otherwise).
+        let stream_above = match top.get("stream_clips_above") {
+            Some(v) => Some(whole::<u64>(
+                &fail,
+                "stream_clips_above",
+                v,
+                0,
+                u64::MAX,
+                "bytes",
+            )?),
+            None => None,
+        };
+
         // Clips.
         let folder_of = name.parent().filter(|p| !p.as_os_str().is_empty());
         let folder = std::fs::canonicalize(folder_of.unwrap_or(Path::new(".")))
@@ -699,26 +743,54 @@ impl Session {
         // meet first.
         let mut named = Vec::new();
         let mut refused = None;
-        for (clip_name, file_json) in clip_fields {
+        for (clip_name, clip_json) in clip_fields {
             let place = join("clips", clip_name);
-            let path = text(&fail, &place, file_json).and_then(|file_name| {
+            let path = clip_file(&fail, &place, clip_json).and_then(|(file_name, stream)| {
                 clip_path(&folder, file_name, options)
-                    .map(|path| (file_name, path))
+                    .map(|path| (file_name, path, stream))
                     .map_err(|m| fail.at(&place, m))
             });
             match path {
-                Ok((file_name, path)) => named.push((clip_name, place, file_name, path)),
+                Ok((file_name, path, stream)) => {
+                    // Unsaid: by the file's size against the threshold.
+                    let stream = stream.unwrap_or_else(|| {
+                        stream_above.is_some_and(|above| {
+                            std::fs::metadata(&path).is_ok_and(|m| m.len() > above)
+                        })
+                    });
+                    named.push((clip_name, place, file_name, path, stream));
+                }
                 Err(e) => {
                     refused = Some(e);
                     break;
                 }
             }
         }
-        let paths: Vec<&Path> = named.iter().map(|(.., path)| path.as_path()).collect();
-        let read = read_clips(&paths);
+        // Clips in memory are read side by side; streamed ones only opened.
+        let in_memory: Vec<&Path> = named
+            .iter()
+            .filter(|c| !c.4)
+            .map(|c| c.3.as_path())
+            .collect();
+        let mut loaded = read_clips(&in_memory).into_iter();
+        let read: Vec<amio_core::Result<Clip>> = named
+            .iter()
+            .map(|c| {
+                if c.4 {
+                    Clip::open_streamed(&c.3)
+                } else {
+                    loaded.next().unwrap_or_else(|| {
+                        Err(Error::Argument {
+                            argument: "clips",
+                            rule: "a clip was not read".into(),
+                        })
+                    })
+                }
+            })
+            .collect();
         let mut clips = BTreeMap::new();
         let mut clip_files = Vec::new();
-        for ((clip_name, place, file_name, path), clip) in named.into_iter().zip(read) {
+        for ((clip_name, place, file_name, path, _), clip) in named.into_iter().zip(read) {
             let clip = clip.map_err(|e| fail.at(&place, e.to_string()))?;
             if clip.frame_rate() != frame_rate {
                 return Err(fail.at(

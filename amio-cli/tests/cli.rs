@@ -219,6 +219,110 @@ fn a_session_with_a_flac_clip_renders_as_with_the_same_clip_as_wav() {
     );
 }
 
+#[test]
+fn a_session_with_streamed_clips_renders_as_with_the_clips_in_memory() {
+    let dir = Scratch::new("cli-streamed");
+    let ints: Vec<i16> = (0..2 * 150_000)
+        .map(|i: i64| ((((i * 7919) % 65_536) - 32_768) as i16) / if i % 3 == 0 { 1 } else { 4 })
+        .collect();
+    amio_core::Clip::from_i16(48000, 2, &ints)
+        .unwrap()
+        .write_wav(dir.join("drums.wav"))
+        .unwrap();
+    let bass: Vec<f32> = (0..100_000)
+        .map(|i| ((i % 977) as f32 / 977.0) - 0.5)
+        .collect();
+    amio_core::Clip::from_interleaved(48000, 1, bass)
+        .unwrap()
+        .write_wav(dir.join("bass.wav"))
+        .unwrap();
+    let session = |name: &str, clips: &str, extra: &str| {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{ "frame_rate": 48000, "channels": 2, "clamp": false, {extra}
+                     "clips": {clips},
+                     "playspecs": [
+                       {{ "entries": [
+                         {{ "clip": "drums", "range": [100, 120100], "repeat": 130000, "gains": [0.5, 1.25],
+                            "fade_in": 300, "fade_out": 700 }},
+                         {{ "clip": "bass", "play_at": 4321, "repeat": 100000, "gains": [0.7, -0.2] }} ] }},
+                       {{ "entries": [ {{ "clip": "bass", "play_at": -50, "gains": [1.0, 1.0] }} ] }} ],
+                     "commands": [ {{ "at": 0, "schedule": 0 }}, {{ "at": 0, "roll": true }},
+                                   {{ "at": 50000, "locate": 200000 }},
+                                   {{ "at": 150000, "schedule": 1, "insert_at": 260000, "start_from": 30000 }},
+                                   {{ "at": 300000, "locate": 1000 }} ],
+                     "frames": 400000 }}"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let cases = [
+        (
+            "memory",
+            r#"{ "drums": "drums.wav", "bass": "bass.wav" }"#,
+            "",
+        ),
+        (
+            "marked",
+            r#"{ "drums": { "file": "drums.wav", "stream": true }, "bass": { "file": "bass.wav", "stream": true } }"#,
+            "",
+        ),
+        // Both files are larger than 1,000 bytes: both stream.
+        (
+            "above",
+            r#"{ "drums": "drums.wav", "bass": { "file": "bass.wav" } }"#,
+            r#""stream_clips_above": 1000,"#,
+        ),
+    ];
+    let mut renders = Vec::new();
+    for (name, clips, extra) in cases {
+        let out = dir.join(format!("{name}.out.wav"));
+        let events = dir.join(format!("{name}.events"));
+        let o = run(&[
+            "render",
+            session(name, clips, extra).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}");
+        renders.push(read_wav(&out).1);
+    }
+    assert_eq!(renders[0].len(), 400_000 * 2);
+    assert!(renders[0].iter().filter(|x| **x != 0.0).count() > 300_000);
+    assert!(
+        renders[0] == renders[1],
+        "the streamed clips render otherwise"
+    );
+    assert!(
+        renders[0] == renders[2],
+        "clips streamed by size render otherwise"
+    );
+    // A clip marked to stream that is not a WAV file is refused, named.
+    std::fs::write(dir.join("notes.txt"), "not audio").unwrap();
+    let out = dir.join("never.wav");
+    refused(
+        &dir,
+        &[
+            "render",
+            session(
+                "bad",
+                r#"{ "drums": { "file": "notes.txt", "stream": true }, "bass": "bass.wav" }"#,
+                "",
+            )
+            .to_str()
+            .unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &["bad.json: clips.drums: ", "notes.txt"],
+    );
+}
+
 /// Runs a command that must fail with one line naming `needles`, leaving
 /// nothing behind in `dir` but what was there.
 fn refused(dir: &Path, args: &[&str], needles: &[&str]) {
