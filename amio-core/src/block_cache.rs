@@ -277,6 +277,11 @@ impl CacheWriter {
             .is_ok()
     }
 
+    /// Whether the published map holds a block for which `keep` says no.
+    pub(crate) fn holds_other_than(&self, keep: impl Fn(u64, u64) -> bool) -> bool {
+        self.current.iter().any(|r| !keep(r.file, r.block))
+    }
+
     /// Slots free now, after freeing what no period holds any more.
     pub(crate) fn free_slots(&mut self) -> usize {
         self.reclaim();

@@ -404,10 +404,11 @@ impl Interface {
     fn start_reader(&self) -> Result<(CacheReader, StreamReader)> {
         let slots = (self.stream_cache_bytes / (SLOT_SAMPLES * 4)).max(1);
         let (blocks, writer) = BlockCache::create(slots, SLOT_SAMPLES)?;
-        // At least a period, so that one pass covers the next period.
+        // At least two periods: a pass covers the next period, and half a
+        // read-ahead after a settled pass still does (`StreamsGate`).
         let read_ahead = (u64::from(self.stream_read_ahead_ms) * u64::from(self.info.frame_rate)
             / 1000)
-            .max(self.info.max_period as u64)
+            .max(2 * self.info.max_period as u64)
             .max(1);
         let reader = StreamReader::start(writer, self.position_reader(), read_ahead)?;
         Ok((blocks, reader))

@@ -58,11 +58,20 @@ struct ReaderState {
     /// Passes asked for, and done.
     wanted: u64,
     done: u64,
+    /// Schedules and locates told so far.
+    commands: u64,
+    /// After a pass that found nothing pending but the current playspec
+    /// and made every block of its window ready: the commands told then,
+    /// and the stream frame up to which the next periods are surely ready
+    /// (so a driver without a clock need not wait for a pass every period).
+    ready_through: Option<(u64, u64)>,
     closing: bool,
 }
 
 struct ReaderShared {
     state: Mutex<ReaderState>,
+    /// Where the engine stands.
+    position: PositionReader,
     /// The reader waits on it for work.
     wake: Condvar,
     /// [`StreamReader::wait_pass`] waits on it for a pass.
@@ -128,6 +137,7 @@ impl StreamReader {
     ) -> crate::Result<StreamReader> {
         let shared = Arc::new(ReaderShared {
             state: Mutex::new(ReaderState::default()),
+            position,
             wake: Condvar::new(),
             passed: Condvar::new(),
         });
@@ -135,7 +145,7 @@ impl StreamReader {
             .name("amio-reader".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || run(&shared, writer, &position, read_ahead)
+                move || run(&shared, writer, read_ahead)
             })
             .map_err(|source| crate::Error::Io {
                 context: "starting the reader thread of streamed clips".into(),
@@ -157,7 +167,9 @@ impl StreamReader {
         start_from: i64,
         at: u64,
     ) {
-        self.shared.lock().playspecs.insert(
+        let mut state = self.shared.lock();
+        state.commands += 1;
+        state.playspecs.insert(
             id,
             Scheduled {
                 playspec: playspec.clone(),
@@ -171,7 +183,10 @@ impl StreamReader {
 
     /// A locate to `position` was sent for stream frame `at`.
     pub(crate) fn located(&self, position: i64, at: u64) {
-        self.shared.lock().locates.push((at, position));
+        let mut state = self.shared.lock();
+        state.commands += 1;
+        state.locates.push((at, position));
+        drop(state);
         self.shared.wake.notify_one();
     }
 
@@ -200,9 +215,16 @@ impl Drop for StreamReader {
     }
 }
 
-/// Asks for a pass and waits until it is done (or the reader closes).
+/// Asks for a pass and waits until it is done (or the reader closes);
+/// returns at once when the last pass made the next periods ready and no
+/// command came since.
 fn wait_pass(shared: &ReaderShared) {
     let mut state = shared.lock();
+    if let Some((commands, through)) = state.ready_through {
+        if commands == state.commands && shared.position.read().stream_frame <= through {
+            return;
+        }
+    }
     state.wanted += 1;
     let want = state.wanted;
     shared.wake.notify_one();
@@ -212,11 +234,12 @@ fn wait_pass(shared: &ReaderShared) {
 }
 
 /// The reader thread.
-fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader, read_ahead: u64) {
+fn run(shared: &ReaderShared, mut writer: CacheWriter, read_ahead: u64) {
+    let position = &shared.position;
     let (mut samples, mut bytes) = (Vec::new(), Vec::new());
     loop {
         // What to read: a snapshot of the state, taken at the pass's start.
-        let (pass, windows) = {
+        let (pass, windows, through) = {
             let mut state = shared.lock();
             if state.wanted == state.done && !state.closing {
                 state = shared
@@ -281,7 +304,17 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader
                     windows.push((c.playspec.clone(), to, after(at)));
                 }
             }
-            (state.wanted, windows)
+            // Only the current playspec can sound: the window tells all
+            // that sounds until the engine has moved `read_ahead` on.
+            let settled =
+                state.locates.is_empty() && state.playspecs.keys().all(|&id| id == report.id);
+            let through = settled.then(|| {
+                (
+                    state.commands,
+                    report.stream_frame.saturating_add(read_ahead / 2),
+                )
+            });
+            (state.wanted, windows, through)
         };
         // Every run with the stream frames until its window is needed.
         let mut runs: Vec<StreamedRun> = Vec::new();
@@ -312,7 +345,10 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader
         let keep: HashSet<(u64, u64)> = wanted.iter().map(|&(f, b, _)| (f, b)).collect();
         let keep_fn = |file: u64, block: u64| keep.contains(&(file, block));
         // Drop what is no longer wanted first, so its slots come free.
-        let _ = writer.publish(keep_fn, &[]);
+        if writer.holds_other_than(keep_fn) {
+            let _ = writer.publish(keep_fn, &[]);
+        }
+        let mut complete = true;
         let mut batch: Vec<(u64, u64, Vec<f32>)> = Vec::new();
         let mut free = writer.free_slots();
         for &(file_id, block, w) in &wanted {
@@ -322,6 +358,7 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader
             if free == 0 {
                 free = flush(&mut writer, &keep_fn, &mut batch);
                 if free == 0 {
+                    complete = false;
                     break; // the cache is full of nearer blocks
                 }
             }
@@ -334,6 +371,8 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader
             if file.read_into(start, n, &mut samples, &mut bytes).is_ok() {
                 batch.push((file_id, block, std::mem::take(&mut samples)));
                 free -= 1;
+            } else {
+                complete = false;
             }
             if batch.len() >= BATCH {
                 free = flush(&mut writer, &keep_fn, &mut batch);
@@ -342,6 +381,7 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, position: &PositionReader
         flush(&mut writer, &keep_fn, &mut batch);
         let mut state = shared.lock();
         state.done = state.done.max(pass);
+        state.ready_through = through.filter(|_| complete);
         drop(state);
         shared.passed.notify_all();
     }
