@@ -50,7 +50,7 @@ fn markers(i: usize) -> impl Iterator<Item = (u64, f32)> {
         let frame = k * 999_983 + i as u64 * 7 + 3;
         (
             frame,
-            ((k % 50) as f32 + 1.0) / 64.0 * if i % 2 == 0 { 1.0 } else { -1.0 },
+            ((k % 50) as f32 + 1.0) / 64.0 * if i.is_multiple_of(2) { 1.0 } else { -1.0 },
         )
     })
 }
