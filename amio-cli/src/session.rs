@@ -1190,7 +1190,7 @@ mod tests {
         );
         assert_eq!(
             parse(&format!("{{ {base}, \"extra\": 1 }}")),
-            "unknown field \"extra\"; a session has the fields frame_rate, channels, clamp, clips, playspecs, commands, frames"
+            "unknown field \"extra\"; a session has the fields frame_rate, channels, clamp, clips, playspecs, commands, frames, stream_clips_above"
         );
         assert_eq!(
             parse(&base.replace("48000", "-1").pipe_obj()),

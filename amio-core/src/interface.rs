@@ -122,6 +122,8 @@ pub struct Interface {
     reader: Option<StreamReader>,
     /// What offline drivers wait on for the reader.
     gate: StreamsGate,
+    /// Waited before every block the reader reads: a slow disk, for tests.
+    stream_read_delay: std::time::Duration,
 }
 
 impl std::fmt::Debug for Interface {
@@ -278,6 +280,7 @@ impl Interface {
             stream_cache_bytes: config.stream_cache_bytes,
             reader: None,
             gate: StreamsGate::default(),
+            stream_read_delay: std::time::Duration::ZERO,
         };
         Ok((interface, engine))
     }
@@ -392,6 +395,13 @@ impl Interface {
         }
     }
 
+    /// Makes the reader thread (once started) wait `delay` before every
+    /// block it reads: a slow disk, for the tests of missing data.
+    #[cfg(test)]
+    pub(crate) fn set_stream_read_delay(&mut self, delay: std::time::Duration) {
+        self.stream_read_delay = delay;
+    }
+
     /// What a driver without a clock waits on before each period so that
     /// streamed clips are ready ([`StreamsGate`]).
     pub fn streams_gate(&self) -> StreamsGate {
@@ -410,7 +420,12 @@ impl Interface {
             / 1000)
             .max(2 * self.info.max_period as u64)
             .max(1);
-        let reader = StreamReader::start(writer, self.position_reader(), read_ahead)?;
+        let reader = StreamReader::start(
+            writer,
+            self.position_reader(),
+            read_ahead,
+            self.stream_read_delay,
+        )?;
         Ok((blocks, reader))
     }
 

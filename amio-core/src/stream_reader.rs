@@ -129,11 +129,14 @@ impl std::fmt::Debug for StreamReader {
 
 impl StreamReader {
     /// Starts the reader thread, filling `writer`'s cache with what sounds
-    /// within `read_ahead` frames of the positions `position` publishes.
+    /// within `read_ahead` frames of the positions `position` publishes;
+    /// `delay` is waited before every block read (zero but in tests that
+    /// need a slow disk).
     pub(crate) fn start(
         writer: CacheWriter,
         position: PositionReader,
         read_ahead: u64,
+        delay: Duration,
     ) -> crate::Result<StreamReader> {
         let shared = Arc::new(ReaderShared {
             state: Mutex::new(ReaderState::default()),
@@ -145,7 +148,7 @@ impl StreamReader {
             .name("amio-reader".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || run(&shared, writer, read_ahead)
+                move || run(&shared, writer, read_ahead, delay)
             })
             .map_err(|source| crate::Error::Io {
                 context: "starting the reader thread of streamed clips".into(),
@@ -234,7 +237,7 @@ fn wait_pass(shared: &ReaderShared) {
 }
 
 /// The reader thread.
-fn run(shared: &ReaderShared, mut writer: CacheWriter, read_ahead: u64) {
+fn run(shared: &ReaderShared, mut writer: CacheWriter, read_ahead: u64, delay: Duration) {
     let position = &shared.position;
     let (mut samples, mut bytes) = (Vec::new(), Vec::new());
     loop {
@@ -366,6 +369,9 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, read_ahead: u64) {
             let shift = block_shift(file.channels());
             let start = block << shift;
             let n = (1u64 << shift).min(file.frames() - start) as usize;
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
             // A block that cannot be read stays missing: the engine plays
             // silence for it and reports the frames (DataMissing).
             if file.read_into(start, n, &mut samples, &mut bytes).is_ok() {

@@ -451,3 +451,109 @@ proptest! {
         prop_assert_eq!(bits(&got), bits(&want));
     }
 }
+
+/// A paced stream (the null driver's clock) whose reader is slowed down
+/// on purpose (every block read waits 30 ms; 100 ms read-ahead): the
+/// frames whose blocks came late are silent and counted exactly by the
+/// `DataMissing` events, the rest of the output is the in-memory render's,
+/// and the timeline (every position report) is the same.
+#[test]
+fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
+    use crate::null::{NullConfig, NullDriver, NullMode};
+    use crate::{Stream, StreamConfig};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut memory, mut streamed) = (Vec::new(), Vec::new());
+    for (i, (channels, frames)) in [(2u16, 200_000usize), (1, 150_000)].into_iter().enumerate() {
+        let path = dir.path().join(format!("{i}.wav"));
+        write_wav(&path, channels, frames, i as u32 + 21);
+        memory.push(Clip::from_wav(&path).unwrap());
+        streamed.push(Clip::open_streamed(&path).unwrap());
+    }
+    // Each clip once, so a missing run maps to one place in one clip.
+    let entries = |clips: &[Clip]| {
+        vec![
+            Entry::new(clips[0].clone(), vec![0.5, 0.25])
+                .range(1_000..180_000)
+                .fades(2_000, 3_000),
+            Entry::new(clips[1].clone(), vec![0.7, -0.4]).play_at(3_000),
+        ]
+    };
+    let period = 256;
+    let request = StreamConfig {
+        device: None,
+        frame_rate: Some(RATE),
+        period: Some(period),
+        in_channels: 0,
+        out_channels: 2,
+    };
+    let config = Config {
+        event_capacity: 1 << 16,
+        stream_read_ahead_ms: 100,
+        ..Config::default()
+    };
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&out);
+    let driver = NullDriver::new(NullConfig {
+        mode: NullMode::Paced,
+        ..NullConfig::default()
+    })
+    .with_output(Box::new(move |_, samples| {
+        sink.lock().unwrap().extend_from_slice(samples)
+    }));
+    let mut stream = Stream::open(Box::new(driver), &request, &config).unwrap();
+    stream
+        .interface_mut()
+        .set_stream_read_delay(std::time::Duration::from_millis(30));
+    let on_disk = Playspec::new(entries(&streamed)).unwrap();
+    stream
+        .interface_mut()
+        .schedule(&on_disk, 0, 0, Some(0))
+        .unwrap();
+    stream.interface_mut().roll(Some(0)).unwrap();
+    stream.start().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stream.pause().unwrap();
+    let events = stream.interface_mut().events();
+    let got = out.lock().unwrap().clone();
+    let frames = got.len() / 2;
+    assert!(frames >= 48_000, "{frames} frames played");
+
+    // The in-memory session with the reported frames of each clip zeroed.
+    let runs = missing(&events);
+    let silent: u64 = runs.iter().map(|r| r.2).sum();
+    assert!(silent > 0, "the slow reader made nothing late");
+    assert!(silent < frames as u64, "{silent} of {frames} frames silent");
+    eprintln!(
+        "{silent} of {frames} frames silent in {} DataMissing runs",
+        runs.len()
+    );
+    let on_memory = Playspec::new(entries(&memory)).unwrap();
+    let mut holed: Vec<Clip> = Vec::new();
+    for (k, e) in on_memory.entries().iter().enumerate() {
+        let id = streamed[k].streamed_file().unwrap().id();
+        let c = e.clip.channels();
+        let mut samples = e.clip.samples().to_vec();
+        for &(_, position, n) in runs.iter().filter(|r| r.0 == id) {
+            let first = e.range.start + (position - e.play_at) as u64;
+            samples[first as usize * c..(first + n) as usize * c].fill(0.0);
+        }
+        holed.push(Clip::from_interleaved(RATE, c, samples).unwrap());
+    }
+    let with_holes = Playspec::new(entries(&holed)).unwrap();
+    let (want, want_events) = render(&with_holes, 2, 0, frames, &[period], None);
+    assert_eq!(bits(&got), bits(&want));
+    // The timeline: the same position reports, frame for frame.
+    let reports = |events: &[Event]| -> Vec<(u64, i64, bool)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Position(r) => Some((r.stream_frame, r.position, r.rolling)),
+                _ => None,
+            })
+            .take(frames / period)
+            .collect()
+    };
+    assert_eq!(reports(&events), reports(&want_events));
+}
