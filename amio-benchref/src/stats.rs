@@ -20,6 +20,22 @@ pub fn spread(values: &[f64]) -> (f64, f64, f64) {
     (median(values), min, max)
 }
 
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): what a run costs,
+/// not counting the time the machine's other work held the core.
+pub fn thread_cpu() -> std::time::Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, exclusively borrowed timespec on this stack
+    // frame for the duration of the call; clock_gettime only writes it and
+    // keeps no reference. The thread CPU-time clock is per thread, so no
+    // other thread is involved.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,7 +68,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use amio_benchref::stats::{median, spread};
+use amio_benchref::stats::{median, spread, thread_cpu};
 use amio_benchref::workload::{
     clip_i16, expected, gains, Checksum, CLIP_FRAMES, FRAMES, FRAME_RATE,
 };
@@ -165,27 +165,11 @@ fn render_all(engine: &mut Engine, period: usize, mut each: impl FnMut(&[f32])) 
     }
 }
 
-/// This thread's CPU time: what a run costs, not counting the time the
-/// machine's other work held the core (the bench machine is shared).
-fn cpu_now() -> Duration {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid, exclusively borrowed timespec on this stack
-    // frame for the duration of the call; clock_gettime only writes it and
-    // keeps no reference. The thread CPU-time clock is per thread, so no
-    // other thread is involved.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
 /// The CPU time `f` takes on this thread.
 fn cpu_time(f: impl FnOnce()) -> Duration {
-    let start = cpu_now();
+    let start = thread_cpu();
     f();
-    cpu_now() - start
+    thread_cpu() - start
 }
 
 /// One timed amio run of 60 s (engine setup excluded).

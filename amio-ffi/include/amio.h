@@ -419,6 +419,15 @@ typedef struct amio_stream_config {
    * Frames per window, or windows per second, as `metering` says.
    */
   uint64_t meter_window;
+  /**
+   * How far ahead of what plays streamed clips are read, in ms (0:
+   * default, 2000).
+   */
+  uint32_t stream_read_ahead_ms;
+  /**
+   * Memory for blocks of streamed clips, in bytes (0: default, 64 MiB).
+   */
+  uint64_t stream_cache_bytes;
 } amio_stream_config;
 
 /**
@@ -482,7 +491,8 @@ typedef struct amio_event {
    */
   amio_event_kind kind;
   /**
-   * The playspec change's id (outcomes, positions).
+   * The playspec change's id (outcomes, positions); the streamed clip's
+   * file (data missing).
    */
   uint64_t id;
   /**
@@ -490,7 +500,7 @@ typedef struct amio_event {
    */
   uint64_t stream_frame;
   /**
-   * A position (outcomes, positions).
+   * A position (outcomes, positions, data missing).
    */
   int64_t position;
   /**
@@ -672,6 +682,14 @@ typedef uint32_t amio_notice;
 #define AMIO_EVENT_METER 11
 
 /**
+ * Frames of a streamed clip whose data was not ready when they were
+ * mixed, played as silence: `id` is the clip's file
+ * (`amio_clip_stream_id`), `stream_frame` and `position` the first silent
+ * frame's, `frames` how many. Nothing else in the mix changed.
+ */
+#define AMIO_EVENT_DATA_MISSING 12
+
+/**
  * The audio thread runs without real-time priority.
  */
 #define AMIO_NOTICE_NO_REALTIME_PRIORITY 0
@@ -762,6 +780,32 @@ enum amio_status amio_clip_new_i16(uint32_t frame_rate,
  * `path` must be NUL-terminated; `clip_out` writable.
  */
 enum amio_status amio_clip_new_wav(const char *path, struct amio_clip **clip_out);
+
+/**
+ * Opens a WAV file (8/16/24/32-bit integer or 32-bit float) as a
+ * *streamed* clip: its samples stay on disk and a stream that plays it
+ * reads ahead what will sound (`amio_stream_config`'s
+ * `stream_read_ahead_ms` and `stream_cache_bytes`). It is usable wherever
+ * a clip is and plays bit for bit as the file loaded by
+ * [`amio_clip_new_wav`]; frames whose data is not ready in time play as
+ * silence and are reported (`AMIO_EVENT_DATA_MISSING`). The null backend
+ * offline or stepped waits for the data, so its renders are complete.
+ * [`amio_clip_read`] of a streamed clip reads the whole file. Any thread.
+ *
+ * # Safety
+ * `path` must be NUL-terminated; `clip_out` writable.
+ */
+enum amio_status amio_clip_open_streamed(const char *path, struct amio_clip **clip_out);
+
+/**
+ * Writes the id of a streamed clip's file, as `AMIO_EVENT_DATA_MISSING`
+ * events name it (`amio_event.id`), or 0 for a clip in memory. Any
+ * thread.
+ *
+ * # Safety
+ * `id_out` must be writable.
+ */
+enum amio_status amio_clip_stream_id(const struct amio_clip *clip, uint64_t *id_out);
 
 /**
  * Reads an audio file in any format amio reads into a clip: WAV (`.wav`,

@@ -129,6 +129,13 @@ public:
         check(amio_clip_new_wav(path.c_str(), &h));
         return clip(h);
     }
+    /// A WAV file whose samples stay on disk and are read as it plays
+    /// (`amio_clip_open_streamed`): plays bit for bit as `from_wav`.
+    static clip open_streamed(const std::string &path) {
+        amio_clip *h = nullptr;
+        check(amio_clip_open_streamed(path.c_str(), &h));
+        return clip(h);
+    }
     /// From an AU/SND file of 32-bit floats, either byte order.
     static clip from_au(const std::string &path) {
         amio_clip *h = nullptr;
@@ -211,6 +218,13 @@ public:
     }
     /// Writes by extension: `.wav` 32-bit float WAV, `.flac` 24-bit FLAC.
     void write_file(const std::string &path) const { check(amio_clip_write_file(get(), path.c_str())); }
+    /// The id of a streamed clip's file, as `AMIO_EVENT_DATA_MISSING`
+    /// names it; 0 for a clip in memory.
+    uint64_t stream_id() const {
+        uint64_t id = 0;
+        check(amio_clip_stream_id(get(), &id));
+        return id;
+    }
     /// Frame rate, channels, frames.
     amio_clip_info info() const {
         amio_clip_info i{};

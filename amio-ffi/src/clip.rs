@@ -113,6 +113,53 @@ pub unsafe extern "C" fn amio_clip_new_wav(
     })
 }
 
+/// Opens a WAV file (8/16/24/32-bit integer or 32-bit float) as a
+/// *streamed* clip: its samples stay on disk and a stream that plays it
+/// reads ahead what will sound (`amio_stream_config`'s
+/// `stream_read_ahead_ms` and `stream_cache_bytes`). It is usable wherever
+/// a clip is and plays bit for bit as the file loaded by
+/// [`amio_clip_new_wav`]; frames whose data is not ready in time play as
+/// silence and are reported (`AMIO_EVENT_DATA_MISSING`). The null backend
+/// offline or stepped waits for the data, so its renders are complete.
+/// [`amio_clip_read`] of a streamed clip reads the whole file. Any thread.
+///
+/// # Safety
+/// `path` must be NUL-terminated; `clip_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_open_streamed(
+    path: *const c_char,
+    clip_out: *mut *mut amio_clip,
+) -> amio_status {
+    guard("amio_clip_open_streamed", || {
+        check_out(clip_out, "clip_out")?;
+        // SAFETY: per this function's contract.
+        let p = unsafe { c_path(path, "path") }?;
+        let clip = Clip::open_streamed(&p)?;
+        // SAFETY: checked writable above.
+        unsafe { put(clip_out, clip) }
+    })
+}
+
+/// Writes the id of a streamed clip's file, as `AMIO_EVENT_DATA_MISSING`
+/// events name it (`amio_event.id`), or 0 for a clip in memory. Any
+/// thread.
+///
+/// # Safety
+/// `id_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn amio_clip_stream_id(
+    clip: *const amio_clip,
+    id_out: *mut u64,
+) -> amio_status {
+    guard("amio_clip_stream_id", || {
+        check_out(id_out, "id_out")?;
+        let c = registry::clip(clip, "clip")?;
+        let id = c.streamed_file().map_or(0, |f| f.id());
+        // SAFETY: checked writable above.
+        unsafe { write_out(id_out, "id_out", id) }
+    })
+}
+
 /// Reads an audio file in any format amio reads into a clip: WAV (`.wav`,
 /// `.wave`), FLAC (`.flac`, 4 to 32 bits) or AU/SND (`.au`, `.snd`), chosen
 /// by the extension in any case, or by the first bytes when the extension

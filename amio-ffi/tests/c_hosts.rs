@@ -141,6 +141,13 @@ fn a_c_host_renders_on_the_null_backend_stepped_by_hand() {
 }
 
 #[test]
+fn a_c_host_plays_a_streamed_clip_as_the_clip_loaded() {
+    let exe = compile("tests/c/streamed.c");
+    let out = run(&exe, &[prefix().to_str().unwrap()], &[], false);
+    assert!(out.status.success());
+}
+
+#[test]
 fn a_c_host_opens_jack_by_name() {
     let server = JackServer::start(256);
     let exe = compile("tests/c/jack_host.c");

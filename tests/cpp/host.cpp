@@ -152,6 +152,11 @@ int main(int argc, char **argv) {
     EXPECT((flac.samples() == std::vector<float>{0.5f, -1.0f, 32767.0f / 32768.0f, 0.25f}));
     pcm.write_file(dir + "/host.wav");
     EXPECT(amio::clip::from_file(dir + "/host.wav").samples() == pcm.samples());
+    // A streamed clip of the same file: its own id, the same samples.
+    auto streamed = amio::clip::open_streamed(dir + "/host.wav");
+    EXPECT(streamed.stream_id() != 0 && pcm.stream_id() == 0);
+    EXPECT(streamed.info().frames == pcm.info().frames);
+    EXPECT(streamed.samples() == pcm.samples());
     try {
         pcm.write_flac(dir + "/host.flac", 20);
         EXPECT(false);

@@ -59,6 +59,11 @@ pub struct amio_stream_config {
     pub metering: u32,
     /// Frames per window, or windows per second, as `metering` says.
     pub meter_window: u64,
+    /// How far ahead of what plays streamed clips are read, in ms (0:
+    /// default, 2000).
+    pub stream_read_ahead_ms: u32,
+    /// Memory for blocks of streamed clips, in bytes (0: default, 64 MiB).
+    pub stream_cache_bytes: u64,
 }
 
 /// No live meters.
@@ -111,6 +116,8 @@ fn defaults() -> amio_stream_config {
         callback_user: std::ptr::null_mut(),
         metering: AMIO_METERING_OFF,
         meter_window: 0,
+        stream_read_ahead_ms: 0,
+        stream_cache_bytes: 0,
     }
 }
 
@@ -194,9 +201,16 @@ impl Request {
             ) as usize,
             // The fastest kernel the CPU has; C hosts do not choose.
             mix_kernel: d.mix_kernel,
-            // Streamed clips are not in the C ABI yet (issue 16).
-            stream_read_ahead_ms: d.stream_read_ahead_ms,
-            stream_cache_bytes: d.stream_cache_bytes,
+            stream_read_ahead_ms: if c.stream_read_ahead_ms == 0 {
+                d.stream_read_ahead_ms
+            } else {
+                c.stream_read_ahead_ms
+            },
+            stream_cache_bytes: usize::try_from(nonzero(
+                c.stream_cache_bytes,
+                d.stream_cache_bytes as u64,
+            ))
+            .unwrap_or(usize::MAX),
             metering: match c.metering {
                 AMIO_METERING_OFF => Metering::Off,
                 AMIO_METERING_EVERY_PERIOD => Metering::EveryPeriod,

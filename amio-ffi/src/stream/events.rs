@@ -53,6 +53,11 @@ pub const AMIO_EVENT_NOTICE: amio_event_kind = 10;
 /// Live meter levels for `frames` frames from `stream_frame`; read them
 /// with [`amio_stream_meter_levels`] before the next poll.
 pub const AMIO_EVENT_METER: amio_event_kind = 11;
+/// Frames of a streamed clip whose data was not ready when they were
+/// mixed, played as silence: `id` is the clip's file
+/// (`amio_clip_stream_id`), `stream_frame` and `position` the first silent
+/// frame's, `frames` how many. Nothing else in the mix changed.
+pub const AMIO_EVENT_DATA_MISSING: amio_event_kind = 12;
 
 /// Notices of `AMIO_EVENT_NOTICE`.
 pub type amio_notice = u32;
@@ -78,11 +83,12 @@ pub const AMIO_FAULT_THREAD_FAILED: amio_fault_kind = 4;
 pub struct amio_event {
     /// `AMIO_EVENT_*`.
     pub kind: amio_event_kind,
-    /// The playspec change's id (outcomes, positions).
+    /// The playspec change's id (outcomes, positions); the streamed clip's
+    /// file (data missing).
     pub id: u64,
     /// The stream frame the event refers to.
     pub stream_frame: u64,
-    /// A position (outcomes, positions).
+    /// A position (outcomes, positions, data missing).
     pub position: i64,
     /// Rolling (positions).
     pub rolling: bool,
@@ -255,6 +261,18 @@ fn c_event(e: &Event) -> amio_event {
             out.kind = AMIO_EVENT_METER;
             out.stream_frame = m.stream_frame;
             out.frames = m.frames;
+        }
+        Event::DataMissing {
+            stream_frame,
+            file,
+            position,
+            frames,
+        } => {
+            out.kind = AMIO_EVENT_DATA_MISSING;
+            out.id = *file;
+            out.stream_frame = *stream_frame;
+            out.position = *position;
+            out.frames = *frames;
         }
         Event::Fatal(f) => {
             out.kind = AMIO_EVENT_FATAL;
