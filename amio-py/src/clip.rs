@@ -38,6 +38,26 @@ impl PyClip {
         Ok(PyClip::wrap(check(py, clip)?))
     }
 
+    /// Opens a WAV file as a streamed clip: its samples stay on disk and a
+    /// stream that plays it reads ahead what will sound (``Stream.open``'s
+    /// ``stream_read_ahead_ms`` and ``stream_cache_bytes``). It plays bit
+    /// for bit as the file loaded; frames whose data is late play as
+    /// silence and are reported (``DataMissing`` events). The null backend
+    /// offline or stepped waits for the data. ``to_numpy`` reads the whole
+    /// file.
+    #[staticmethod]
+    fn open_streamed(py: Python<'_>, path: PathBuf) -> PyResult<PyClip> {
+        let clip = py.detach(|| Clip::open_streamed(&path));
+        Ok(PyClip::wrap(check(py, clip)?))
+    }
+
+    /// The id of a streamed clip's file, as ``DataMissing`` events name it;
+    /// ``None`` for a clip in memory.
+    #[getter]
+    fn stream_id(&self) -> Option<u64> {
+        self.clip.streamed_file().map(|f| f.id())
+    }
+
     /// Reads an audio file, its format chosen by its extension (WAV, FLAC,
     /// AU/SND) or, failing that, by its first bytes.
     #[staticmethod]

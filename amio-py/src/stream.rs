@@ -79,6 +79,8 @@ fn interface_config(
     event_capacity: Option<usize>,
     input_buffer_frames: Option<usize>,
     metering: (String, u64),
+    stream_read_ahead_ms: Option<u32>,
+    stream_cache_bytes: Option<usize>,
 ) -> PyResult<Config> {
     let defaults = Config::default();
     let metering = match (metering.0.as_str(), metering.1) {
@@ -107,9 +109,8 @@ fn interface_config(
         input_buffer_frames: input_buffer_frames.unwrap_or(defaults.input_buffer_frames),
         metering,
         mix_kernel: defaults.mix_kernel,
-        // Streamed clips are not in the Python package yet (issue 16).
-        stream_read_ahead_ms: defaults.stream_read_ahead_ms,
-        stream_cache_bytes: defaults.stream_cache_bytes,
+        stream_read_ahead_ms: stream_read_ahead_ms.unwrap_or(defaults.stream_read_ahead_ms),
+        stream_cache_bytes: stream_cache_bytes.unwrap_or(defaults.stream_cache_bytes),
     })
 }
 
@@ -194,6 +195,12 @@ fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTupl
             levels(&output),
         )
             .into_pyobject(py)?,
+        Event::DataMissing {
+            stream_frame,
+            file,
+            position,
+            frames,
+        } => ("data_missing", stream_frame, file, position, frames).into_pyobject(py)?,
         other => ("unknown", format!("{other:?}")).into_pyobject(py)?,
     };
     Ok(t)
@@ -247,7 +254,8 @@ impl PyStream {
         in_channels=2, out_channels=2, clamp=true, extra_latency=0,
         max_latency=None, command_capacity=None, outcome_capacity=None,
         event_capacity=None, input_buffer_frames=None,
-        metering=("off".to_owned(), 0)
+        metering=("off".to_owned(), 0), stream_read_ahead_ms=None,
+        stream_cache_bytes=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn open(
@@ -267,6 +275,8 @@ impl PyStream {
         event_capacity: Option<usize>,
         input_buffer_frames: Option<usize>,
         metering: (String, u64),
+        stream_read_ahead_ms: Option<u32>,
+        stream_cache_bytes: Option<usize>,
     ) -> PyResult<PyStream> {
         let config = interface_config(
             py,
@@ -278,6 +288,8 @@ impl PyStream {
             event_capacity,
             input_buffer_frames,
             metering,
+            stream_read_ahead_ms,
+            stream_cache_bytes,
         )?;
         let request = StreamConfig {
             device,

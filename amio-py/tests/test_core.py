@@ -329,3 +329,45 @@ def test_offline_mode_and_wait():
     with pytest.raises(amio.InvalidArgument, match="timeout"):
         s.wait(-1.0)
     s.close()
+
+
+def test_streamed_clips_play_as_loaded(tmp_path):
+    """A clip streamed from a WAV file plays bit for bit as the file loaded
+    (a stepped null stream waits for the reader), with a locate on the way;
+    no data is reported missing."""
+    rng = np.random.default_rng(7)
+    data = (rng.standard_normal((60000, 2)) * 0.2).astype(np.float32)
+    path = tmp_path / "take.wav"
+    ac.Clip(data, 48000).write_wav(path)
+    loaded = ac.Clip.from_file(path)
+    streamed = ac.Clip.open_streamed(path)
+    assert loaded.stream_id is None and isinstance(streamed.stream_id, int)
+    assert streamed.frames == 60000 and streamed.channels == 2
+    np.testing.assert_array_equal(streamed.to_numpy(), loaded.to_numpy())
+
+    def play(clip):
+        s = stepped(period=256, in_channels=0, out_channels=2, stream_read_ahead_ms=100, stream_cache_bytes=2 << 20)
+        s.schedule(
+            ac.Playspec(
+                [
+                    ac.Entry(clip, [0.5, 0.25], range=(100, 50000), fade_in=300, fade_out=500),
+                    ac.Entry(clip, [-0.3, 0.6], play_at=20000, repeat=70000),
+                ]
+            ),
+            at=0,
+        )
+        s.roll(at=0)
+        s.locate(40000, at=30000)
+        s.start()
+        out = np.concatenate([s.step(1000) for _ in range(96)])
+        events = s.events()
+        s.close()
+        return out, events
+
+    want, _ = play(loaded)
+    got, events = play(streamed)
+    assert not [e for e in events if isinstance(e, ac.DataMissing)]
+    np.testing.assert_array_equal(got, want)
+    assert np.count_nonzero(want) > 50000
+    with pytest.raises(amio.AmioError):
+        ac.Clip.open_streamed(tmp_path / "missing.wav")

@@ -21,6 +21,7 @@ from amio import _native
 from amio._errors import *  # noqa: F401,F403
 from amio._errors import __all__ as _errors_all
 from amio.events import (
+    DataMissing,
     Event,
     EventsLost,
     Fatal,
@@ -80,6 +81,7 @@ __all__ = [
     "Fatal",
     "Level",
     "Meter",
+    "DataMissing",
     "InputChunk",
     "fader_gains",
     "db_to_amplitude",

@@ -19,6 +19,7 @@ __all__ = [
     "Fatal",
     "Level",
     "Meter",
+    "DataMissing",
     "Event",
     "InputChunk",
     "event_from_tuple",
@@ -132,7 +133,20 @@ class Meter:
     output: Tuple[Level, ...]
 
 
-Event = Union[Outcome, Position, Xrun, InputLost, Latency, EventsLost, Notice, Fatal, Meter]
+@dataclass(frozen=True)
+class DataMissing:
+    """Frames of a streamed clip whose data was not ready in time: they
+    played as silence from ``stream_frame`` (at ``position``) for
+    ``frames`` frames; ``file`` is the clip's ``stream_id``. Nothing else
+    in the mix changed."""
+
+    stream_frame: int
+    file: int
+    position: int
+    frames: int
+
+
+Event = Union[Outcome, Position, Xrun, InputLost, Latency, EventsLost, Notice, Fatal, Meter, DataMissing]
 """Any event."""
 
 
@@ -185,6 +199,8 @@ def event_from_tuple(t: Tuple[Any, ...]) -> Event:
         return Fatal(t[1], t[2])
     if kind == "meter":
         return Meter(t[1], t[2], _levels(t[3]), _levels(t[4]))
+    if kind == "data_missing":
+        return DataMissing(t[1], t[2], t[3], t[4])
     raise ValueError(f"an event of unknown kind {kind!r}: {t!r}")
 
 

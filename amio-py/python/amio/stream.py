@@ -138,6 +138,8 @@ class Stream:
         outcome_capacity: Optional[int] = None,
         event_capacity: Optional[int] = None,
         input_buffer_frames: Optional[int] = None,
+        stream_read_ahead_ms: Optional[int] = None,
+        stream_cache_bytes: Optional[int] = None,
         start: bool = False,
     ) -> "Stream":
         """Opens a stream on ``backend`` (``backends()`` lists them) with the
@@ -145,7 +147,10 @@ class Stream:
         ``{"mode": "stepped"}`` for null). ``metering`` turns on live meters:
         ``"period"``, a window in frames, or ``("per_second", n)``. The
         stream runs once started (``start=True`` or ``start()``); commands
-        issued before wait for their target frames."""
+        issued before wait for their target frames. ``stream_read_ahead_ms``
+        (default 2000) and ``stream_cache_bytes`` (default 64 MiB) set how
+        far ahead streamed clips (``Clip.open_streamed``) are read and the
+        memory for them."""
         native = _native.Stream.open(
             backend,
             _options(options),
@@ -162,6 +167,8 @@ class Stream:
             event_capacity=event_capacity,
             input_buffer_frames=input_buffer_frames,
             metering=_metering(metering),
+            stream_read_ahead_ms=stream_read_ahead_ms,
+            stream_cache_bytes=stream_cache_bytes,
         )
         stream = cls(native)
         if start:
