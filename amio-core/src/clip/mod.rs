@@ -35,6 +35,7 @@ mod au;
 mod edit;
 mod file;
 mod flac;
+mod rf64;
 mod streamed;
 mod wav_reader;
 mod wav_writer;

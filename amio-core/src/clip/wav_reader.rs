@@ -14,7 +14,7 @@
 //! the end is refused at once; from any other reader memory grows with
 //! what has been read, block by block, fallibly.
 
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 use super::Clip;
@@ -151,6 +151,9 @@ impl Clip {
     /// (`WAVE_FORMAT_PCM`, `WAVE_FORMAT_IEEE_FLOAT` or
     /// `WAVE_FORMAT_EXTENSIBLE`), any channel count. Integer samples are
     /// divided by `2^(bits-1)`, so full scale is exactly -1..1.
+    ///
+    /// RF64 files (EBU Tech 3306, as amio writes audio past 4 GiB) are read
+    /// too.
     pub fn from_wav(path: impl AsRef<Path>) -> Result<Clip> {
         let path = path.as_ref();
         let file = super::open_regular(path)?;
@@ -158,6 +161,18 @@ impl Clip {
             context: format!("reading {}", path.display()),
             source,
         })?;
+        if super::rf64::is_rf64(&file) {
+            let header = super::rf64::header(&file, path, length.len())?;
+            let mut reader = BufReader::new(file);
+            reader
+                .seek(std::io::SeekFrom::Start(header.data_offset))
+                .map_err(|source| Error::Io {
+                    context: format!("reading {}", path.display()),
+                    source,
+                })?;
+            let there = length.len().saturating_sub(header.data_offset);
+            return read_samples(reader, path, &header, Some(there));
+        }
         read_wav(BufReader::new(file), path, Some(length.len()))
     }
 
@@ -248,6 +263,9 @@ pub(super) fn stream_header(file: &std::fs::File, path: &Path) -> Result<WavHead
             source,
         })?
         .len();
+    if super::rf64::is_rf64(file) {
+        return super::rf64::header(file, path, length);
+    }
     let mut input = Counted {
         inner: BufReader::new(file),
         taken: 0,
@@ -263,16 +281,28 @@ pub(super) fn stream_header(file: &std::fs::File, path: &Path) -> Result<WavHead
 
 /// Reads a WAV file from `reader`, `length` bytes long if that is known.
 fn read_wav<R: Read>(reader: R, path: &Path, length: Option<u64>) -> Result<Clip> {
-    let wav_err = |source| Error::Wav {
-        path: path.to_owned(),
-        source,
-    };
     let mut input = Counted {
         inner: reader,
         taken: 0,
         last: [0; 4],
     };
     let header = read_header(&mut input, path)?;
+    let there = length.map(|length| length.saturating_sub(input.taken));
+    read_samples(input.inner, path, &header, there)
+}
+
+/// Reads the data chunk `header` describes from `reader` (standing at its
+/// first byte; `there` bytes follow, if that is known) into a clip.
+pub(super) fn read_samples<R: Read>(
+    mut reader: R,
+    path: &Path,
+    header: &WavHeader,
+    there: Option<u64>,
+) -> Result<Clip> {
+    let wav_err = |source| Error::Wav {
+        path: path.to_owned(),
+        source,
+    };
     let (channels, samples, data_bytes) = (header.channels, header.samples, header.data_bytes);
     let Some(encoding) = header.encoding else {
         return Clip::from_interleaved(header.frame_rate, channels, Vec::new());
@@ -286,8 +316,7 @@ fn read_wav<R: Read>(reader: R, path: &Path, length: Option<u64>) -> Result<Clip
         ),
     };
     let mut out: Vec<f32> = Vec::new();
-    if let Some(length) = length {
-        let there = length.saturating_sub(input.taken);
+    if let Some(there) = there {
         if there < data_bytes {
             return Err(truncated(there));
         }
@@ -304,7 +333,7 @@ fn read_wav<R: Read>(reader: R, path: &Path, length: Option<u64>) -> Result<Clip
     let mut left = data_bytes;
     while left > 0 {
         let want = left.min(block_bytes as u64) as usize;
-        let got = read_full(&mut input.inner, &mut block[..want])
+        let got = read_full(&mut reader, &mut block[..want])
             .map_err(|e| wav_err(hound::Error::IoError(e)))?;
         if got < want {
             return Err(truncated(data_bytes - left + got as u64));
