@@ -504,6 +504,14 @@ mod tests {
         );
         assert!(info.contains("Channels    : 2\n"), "{info}");
         assert!(info.contains("Duration    : 03:06:24.811"), "{info}");
+        // amio reads its own RF64 file back: streamed, any frames.
+        let streamed = crate::StreamedFile::open(&big).unwrap();
+        assert_eq!((streamed.frames(), streamed.channels()), (frames, 2));
+        let (mut out, mut bytes) = (Vec::new(), Vec::new());
+        streamed
+            .read_into(frames - 5, 5, &mut out, &mut bytes)
+            .unwrap();
+        assert_eq!(out, vec![0.0; 10]);
     }
 
     #[test]
