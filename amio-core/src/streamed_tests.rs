@@ -493,7 +493,9 @@ fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
         stream_read_ahead_ms: 100,
         ..Config::default()
     };
-    let out = Arc::new(Mutex::new(Vec::new()));
+    // Room for far more than the run plays: the sink runs on the audio
+    // thread, under the allocation guard other tests of this binary count.
+    let out = Arc::new(Mutex::new(Vec::with_capacity(1 << 22)));
     let sink = Arc::clone(&out);
     let driver = NullDriver::new(NullConfig {
         mode: NullMode::Paced,
