@@ -559,3 +559,105 @@ fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
     };
     assert_eq!(reports(&events), reports(&want_events));
 }
+
+/// In real time (the paced null driver, no slowdown): a locate and a swap
+/// issued well over the read-ahead before their frames find their data
+/// ready: no `DataMissing`, and the output is the in-memory render of the
+/// same commands at the same frames.
+#[test]
+fn commands_issued_a_read_ahead_early_find_their_data_ready() {
+    use crate::null::{NullConfig, NullDriver, NullMode};
+    use crate::{Stream, StreamConfig};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut memory, mut streamed) = (Vec::new(), Vec::new());
+    for (i, (channels, frames)) in [(2u16, 400_000usize), (1, 300_000)].into_iter().enumerate() {
+        let path = dir.path().join(format!("{i}.wav"));
+        write_wav(&path, channels, frames, i as u32 + 31);
+        memory.push(Clip::from_wav(&path).unwrap());
+        streamed.push(Clip::open_streamed(&path).unwrap());
+    }
+    let first = |clips: &[Clip]| {
+        Playspec::new(vec![
+            Entry::new(clips[0].clone(), vec![0.5, 0.25]),
+            Entry::new(clips[1].clone(), vec![0.3, 0.3]).play_at(1_000),
+        ])
+        .unwrap()
+    };
+    let second = |clips: &[Clip]| {
+        Playspec::new(vec![
+            Entry::new(clips[1].clone(), vec![-0.6, 0.2]).repeat(300_000)
+        ])
+        .unwrap()
+    };
+    let config = Config {
+        event_capacity: 1 << 16,
+        stream_read_ahead_ms: 300,
+        ..Config::default()
+    };
+    let out = Arc::new(Mutex::new(Vec::with_capacity(1 << 22)));
+    let sink = Arc::clone(&out);
+    let driver = NullDriver::new(NullConfig {
+        mode: NullMode::Paced,
+        ..NullConfig::default()
+    })
+    .with_output(Box::new(move |_, samples| {
+        sink.lock().unwrap().extend_from_slice(samples)
+    }));
+    let request = StreamConfig {
+        device: None,
+        frame_rate: Some(RATE),
+        period: Some(256),
+        in_channels: 0,
+        out_channels: 2,
+    };
+    let mut stream = Stream::open(Box::new(driver), &request, &config).unwrap();
+    let (on_disk, next) = (first(&streamed), second(&streamed));
+    stream
+        .interface_mut()
+        .schedule(&on_disk, 0, 0, Some(0))
+        .unwrap();
+    stream.interface_mut().roll(Some(0)).unwrap();
+    // The start is no command issued early: wait for its data first.
+    stream.interface().wait_for_streams();
+    stream.start().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // 1 s and 1.5 s ahead of where the engine stands: over 3 read-aheads.
+    let now = stream.interface().position().stream_frame;
+    let (locate_at, swap_at) = (now + 48_000, now + 72_000);
+    stream
+        .interface_mut()
+        .locate(250_000, Some(locate_at))
+        .unwrap();
+    stream
+        .interface_mut()
+        .schedule(&next, 0, 120_000, Some(swap_at))
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    stream.pause().unwrap();
+    let events = stream.interface_mut().events();
+    let got = out.lock().unwrap().clone();
+    let frames = got.len() / 2;
+    assert!(frames as u64 > swap_at + 24_000, "{frames} frames played");
+    assert!(missing(&events).is_empty(), "{:?}", missing(&events));
+
+    // The same commands at the same frames, in memory, stepped.
+    let config = Config {
+        event_capacity: 1 << 16,
+        ..Config::default()
+    };
+    let (mut interface, mut engine) = Interface::new(&info(2, 256), &config).unwrap();
+    interface.schedule(&first(&memory), 0, 0, Some(0)).unwrap();
+    interface.roll(Some(0)).unwrap();
+    interface.locate(250_000, Some(locate_at)).unwrap();
+    interface
+        .schedule(&second(&memory), 0, 120_000, Some(swap_at))
+        .unwrap();
+    let mut want = Vec::with_capacity(frames * 2);
+    while want.len() < frames * 2 {
+        let n = 256.min(frames - want.len() / 2);
+        want.extend_from_slice(engine.render(n));
+    }
+    assert_eq!(bits(&got), bits(&want));
+}
