@@ -124,6 +124,9 @@ pub struct Interface {
     gate: StreamsGate,
     /// Waited before every block the reader reads: a slow disk, for tests.
     stream_read_delay: std::time::Duration,
+    /// Locates sent before the reader started that may not have taken
+    /// effect yet: (position, stream frame).
+    early_locates: Vec<(i64, u64)>,
 }
 
 impl std::fmt::Debug for Interface {
@@ -281,6 +284,7 @@ impl Interface {
             reader: None,
             gate: StreamsGate::default(),
             stream_read_delay: std::time::Duration::ZERO,
+            early_locates: Vec::new(),
         };
         Ok((interface, engine))
     }
@@ -350,10 +354,10 @@ impl Interface {
         if let Some(reader) = reader {
             reader.open_gate(&self.gate);
             self.reader = Some(reader);
+            self.early_locates = Vec::new();
         }
         if let Some(reader) = &self.reader {
-            let at = at.unwrap_or_else(|| self.position().stream_frame);
-            reader.scheduled(id, playspec, insert_at, start_from, at);
+            reader.scheduled(id, playspec, insert_at, start_from, self.command_frame(at));
         }
         self.scratch_capacity = self.scratch_capacity.max(needed);
         self.next_id += 1;
@@ -375,9 +379,18 @@ impl Interface {
     /// period).
     pub fn locate(&mut self, position: i64, at: Option<u64>) -> Result<()> {
         self.send(at, Action::Locate(position))?;
-        if let Some(reader) = &self.reader {
-            let at = at.unwrap_or_else(|| self.position().stream_frame);
-            reader.located(position, at);
+        let at = self.command_frame(at);
+        match &self.reader {
+            Some(reader) => reader.located(position, at),
+            None => {
+                // Kept for a reader started later (a streamed playspec may
+                // come before this locate takes effect), while it may.
+                let now = self.position().stream_frame;
+                let max_period = self.info.max_period as u64;
+                self.early_locates
+                    .retain(|&(_, at)| at.saturating_add(max_period) >= now);
+                self.early_locates.push((position, at));
+            }
         }
         Ok(())
     }
@@ -402,6 +415,14 @@ impl Interface {
         self.stream_read_delay = delay;
     }
 
+    /// The stream frame a command for `at` is recorded at for the reader:
+    /// no earlier than where the engine stands (it takes commands at the
+    /// start of its next period).
+    fn command_frame(&self, at: Option<u64>) -> u64 {
+        let now = self.position().stream_frame;
+        at.map_or(now, |at| at.max(now))
+    }
+
     /// What a driver without a clock waits on before each period so that
     /// streamed clips are ready ([`StreamsGate`]).
     pub fn streams_gate(&self) -> StreamsGate {
@@ -424,8 +445,12 @@ impl Interface {
             writer,
             self.position_reader(),
             read_ahead,
+            self.info.max_period as u64,
             self.stream_read_delay,
         )?;
+        for &(position, at) in &self.early_locates {
+            reader.located(position, at);
+        }
         Ok((blocks, reader))
     }
 

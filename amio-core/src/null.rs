@@ -434,9 +434,6 @@ impl NullControl {
     /// out_channels`. The calling thread acts as the audio thread.
     pub fn step(&self, frames: usize, input: &[f32], output: &mut [f32]) -> Result<()> {
         let gate = lock(&self.0.gate).clone();
-        if let Some(gate) = gate {
-            gate.wait();
-        }
         let mut slot = lock(&self.0.stepped);
         let runtime = slot.as_mut().ok_or(Error::NotRunning)?;
         // Checked: a frame count whose buffers cannot exist is refused in
@@ -465,7 +462,28 @@ impl NullControl {
                 got: output.len(),
             });
         }
-        runtime.callback(|rt| rt.process_interleaved(frames, input, output));
+        match gate {
+            None => runtime.callback(|rt| rt.process_interleaved(frames, input, output)),
+            Some(gate) => {
+                // Streamed clips are made ready before every engine period
+                // (the reader needs no lock this holds).
+                let (ic, oc, max) = (
+                    runtime.in_channels(),
+                    runtime.out_channels(),
+                    runtime.max_period().max(1),
+                );
+                let mut done = 0;
+                while done < frames {
+                    let n = max.min(frames - done);
+                    gate.wait();
+                    let input = &input[done * ic..(done + n) * ic];
+                    let output = &mut output[done * oc..(done + n) * oc];
+                    runtime.callback(|rt| rt.process_interleaved(n, input, output));
+                    done += n;
+                }
+                None
+            }
+        };
         self.0
             .frames_run
             .fetch_add(frames as u64, Ordering::Relaxed);

@@ -243,6 +243,9 @@ pub(crate) struct Shared {
     pub(crate) notices: AtomicU64,
     /// Events the engine dropped because the event queue was full.
     pub(crate) events_lost: AtomicU64,
+    /// The id of the change waiting for its insert point (0: none), as of
+    /// the last period (for the reader of streamed clips).
+    pub(crate) pending_change: AtomicU64,
     pub(crate) fault: FaultSlot,
     /// The control side's wake-up.
     pub(crate) wake: Wake,
@@ -268,6 +271,12 @@ impl PositionReader {
     /// The latest position report (updated after every period).
     pub fn read(&self) -> PositionReport {
         self.0.position.read()
+    }
+
+    /// The id of the change waiting for its insert point after the last
+    /// period (0: none).
+    pub(crate) fn pending_change(&self) -> u64 {
+        self.0.pending_change.load(Ordering::Acquire)
     }
 }
 

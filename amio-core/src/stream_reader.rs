@@ -129,13 +129,15 @@ impl std::fmt::Debug for StreamReader {
 
 impl StreamReader {
     /// Starts the reader thread, filling `writer`'s cache with what sounds
-    /// within `read_ahead` frames of the positions `position` publishes;
-    /// `delay` is waited before every block read (zero but in tests that
-    /// need a slow disk).
+    /// within `read_ahead` frames of the positions `position` publishes
+    /// (for an engine of periods of at most `max_period` frames); `delay`
+    /// is waited before every block read (zero but in tests that need a
+    /// slow disk).
     pub(crate) fn start(
         writer: CacheWriter,
         position: PositionReader,
         read_ahead: u64,
+        max_period: u64,
         delay: Duration,
     ) -> crate::Result<StreamReader> {
         let shared = Arc::new(ReaderShared {
@@ -148,7 +150,18 @@ impl StreamReader {
             .name("amio-reader".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || run(&shared, writer, read_ahead, delay)
+                move || {
+                    // A panic ends the reader as closing does: whoever
+                    // waits for a pass is let go (the engine then reports
+                    // the data it misses).
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run(&shared, writer, read_ahead, max_period, delay)
+                    }));
+                    if run.is_err() {
+                        shared.lock().closing = true;
+                        shared.passed.notify_all();
+                    }
+                }
             })
             .map_err(|source| crate::Error::Io {
                 context: "starting the reader thread of streamed clips".into(),
@@ -161,7 +174,8 @@ impl StreamReader {
     }
 
     /// A playspec was scheduled as change `id`, inserted at `insert_at`,
-    /// starting from `start_from`, by a command for stream frame `at`.
+    /// starting from `start_from`, by a command for stream frame `at` (no
+    /// earlier than where the engine stood when it was sent).
     pub(crate) fn scheduled(
         &self,
         id: u64,
@@ -184,7 +198,8 @@ impl StreamReader {
         self.shared.wake.notify_one();
     }
 
-    /// A locate to `position` was sent for stream frame `at`.
+    /// A locate to `position` was sent for stream frame `at` (no earlier
+    /// than where the engine stood when it was sent).
     pub(crate) fn located(&self, position: i64, at: u64) {
         let mut state = self.shared.lock();
         state.commands += 1;
@@ -237,7 +252,13 @@ fn wait_pass(shared: &ReaderShared) {
 }
 
 /// The reader thread.
-fn run(shared: &ReaderShared, mut writer: CacheWriter, read_ahead: u64, delay: Duration) {
+fn run(
+    shared: &ReaderShared,
+    mut writer: CacheWriter,
+    read_ahead: u64,
+    max_period: u64,
+    delay: Duration,
+) {
     let position = &shared.position;
     let (mut samples, mut bytes) = (Vec::new(), Vec::new());
     loop {
@@ -254,23 +275,22 @@ fn run(shared: &ReaderShared, mut writer: CacheWriter, read_ahead: u64, delay: D
             if state.closing {
                 return;
             }
+            // The pending change is read on both sides of the report, so
+            // that one pending when the report was made is among them.
+            let pending_before = position.pending_change();
             let report = position.read();
-            // Of the changes the engine has taken (their frame has
-            // passed), only the current one and the last taken (which may
-            // wait for its insert point) can sound: each taken change
-            // supersedes the one before. Locates the engine has passed are
-            // in its position.
+            let pending_after = position.pending_change();
+            // A command recorded for stream frame `at` (no earlier than the
+            // engine stood when it was sent) takes effect by `at +
+            // max_period` (the engine takes commands at a period's start).
+            // Past that, a change is current, pending, or gone (applied and
+            // replaced, or superseded); a locate is in the position.
             let now = report.stream_frame;
-            let last_taken = state
-                .playspecs
-                .iter()
-                .filter(|(_, c)| c.at < now)
-                .max_by_key(|(&id, c)| (c.at, id))
-                .map(|(&id, _)| id);
-            state
-                .playspecs
-                .retain(|&id, c| id == report.id || c.at >= now || Some(id) == last_taken);
-            state.locates.retain(|&(at, _)| at >= now);
+            let taken = |at: u64| at.saturating_add(max_period) < now;
+            state.playspecs.retain(|&id, c| {
+                id == report.id || id == pending_before || id == pending_after || !taken(c.at)
+            });
+            state.locates.retain(|&(at, _)| !taken(at));
             // Each window: the playspec, where it starts, and in how many
             // stream frames at least it is needed (for urgency).
             let mut windows: Vec<(Playspec, i64, u64)> = Vec::new();

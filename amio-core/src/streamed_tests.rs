@@ -661,3 +661,104 @@ fn commands_issued_a_read_ahead_early_find_their_data_ready() {
     }
     assert_eq!(bits(&got), bits(&want));
 }
+
+/// Regressions found by review: commands the reader must not lose.
+mod commands_kept {
+    use super::*;
+
+    fn clips() -> (tempfile::TempDir, Playspec, Playspec) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut playspecs = Vec::new();
+        for (i, gain) in [(0u32, 0.5f32), (1, 0.25)] {
+            let path = dir.path().join(format!("{i}.wav"));
+            write_wav(&path, 2, 400_000, 7 + 2 * i);
+            let clip = Clip::open_streamed(&path).unwrap();
+            playspecs.push(Playspec::new(vec![Entry::new(clip, vec![gain, gain])]).unwrap());
+        }
+        let b = playspecs.pop().unwrap();
+        (dir, playspecs.pop().unwrap(), b)
+    }
+
+    fn run_waiting(interface: &mut Interface, engine: &mut crate::Engine, frames: u64) {
+        let mut done = 0;
+        while done < frames {
+            interface.wait_for_streams();
+            engine.render(256);
+            done += 256;
+        }
+    }
+
+    fn config() -> Config {
+        Config {
+            event_capacity: 1 << 16,
+            stream_read_ahead_ms: 100,
+            ..Config::default()
+        }
+    }
+
+    /// A change sent "as soon as possible" with a frame already past,
+    /// inserted a second ahead: its clip is read when it comes.
+    #[test]
+    fn a_change_for_a_past_frame_is_read_for() {
+        let (_dir, a, b) = clips();
+        let (mut interface, mut engine) = Interface::new(&info(2, 256), &config()).unwrap();
+        interface.schedule(&a, 0, 0, Some(4_800)).unwrap();
+        interface.roll(Some(0)).unwrap();
+        run_waiting(&mut interface, &mut engine, 9_728);
+        interface.schedule(&b, 9_728 + 48_000, 0, Some(0)).unwrap();
+        run_waiting(&mut interface, &mut engine, 96_000);
+        let m = missing(&interface.events());
+        assert!(
+            m.is_empty(),
+            "{} runs missing: {:?}",
+            m.len(),
+            &m[..m.len().min(4)]
+        );
+    }
+
+    /// A locate sent before any streamed playspec (before the reader
+    /// starts) is read for when it takes effect.
+    #[test]
+    fn a_locate_sent_before_the_reader_started_is_read_for() {
+        let (_dir, a, _b) = clips();
+        let (mut interface, mut engine) = Interface::new(&info(2, 256), &config()).unwrap();
+        interface.locate(200_000, Some(48_000)).unwrap();
+        interface.schedule(&a, 0, 0, Some(0)).unwrap();
+        interface.roll(Some(0)).unwrap();
+        run_waiting(&mut interface, &mut engine, 96_000);
+        let m = missing(&interface.events());
+        assert!(
+            m.is_empty(),
+            "{} runs missing: {:?}",
+            m.len(),
+            &m[..m.len().min(12)]
+        );
+    }
+
+    /// A stepped null stream stepped by far more than the read-ahead at
+    /// once waits for the reader before every engine period.
+    #[test]
+    fn a_long_step_waits_before_every_period() {
+        use crate::null::{NullConfig, NullDriver};
+        use crate::{Stream, StreamConfig};
+        let (_dir, a, _b) = clips();
+        let driver = NullDriver::new(NullConfig::default());
+        let control = driver.control();
+        let request = StreamConfig {
+            device: None,
+            frame_rate: Some(RATE),
+            period: Some(256),
+            in_channels: 0,
+            out_channels: 2,
+        };
+        let mut stream = Stream::open(Box::new(driver), &request, &config()).unwrap();
+        stream.interface_mut().schedule(&a, 0, 0, Some(0)).unwrap();
+        stream.interface_mut().roll(Some(0)).unwrap();
+        stream.start().unwrap();
+        let mut out = vec![0.0; 96_000 * 2];
+        control.step(96_000, &[], &mut out).unwrap();
+        let m = missing(&stream.interface_mut().events());
+        assert!(m.is_empty(), "{} runs missing", m.len());
+        assert!(out.iter().filter(|x| **x != 0.0).count() > 180_000);
+    }
+}

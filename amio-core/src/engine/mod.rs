@@ -357,6 +357,10 @@ impl Engine {
             position: self.p,
             rolling: self.rolling,
         };
+        self.shared.pending_change.store(
+            self.change.as_ref().map_or(0, |c| c.id()),
+            Ordering::Release,
+        );
         self.shared.position.publish(report);
         self.send_event(Event::Position(report));
         // Every period sends at least its position report: wake the control
