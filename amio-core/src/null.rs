@@ -120,8 +120,6 @@ struct NullShared {
     /// Whether the threaded run has ended (offline: all frames rendered).
     finished: Mutex<bool>,
     finished_cv: Condvar,
-    /// Waited on before each offline or stepped period (streamed clips).
-    gate: Mutex<Option<crate::StreamsGate>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -176,6 +174,8 @@ pub struct NullDriver {
     sink: Option<OutputSink>,
     source: Option<InputSource>,
     thread: Option<JoinHandle<Worker>>,
+    /// What offline and stepped runs wait on (streamed clips).
+    gate: Option<crate::StreamsGate>,
 }
 
 impl NullDriver {
@@ -188,6 +188,7 @@ impl NullDriver {
             sink: None,
             source: None,
             thread: None,
+            gate: None,
         }
     }
 
@@ -219,10 +220,6 @@ impl NullDriver {
         let period = info.period;
         let period_time = Duration::from_secs_f64(period as f64 / f64::from(info.frame_rate));
         let notifier = worker.runtime.notifier().clone();
-        let gate = match mode {
-            NullMode::Offline { .. } => lock(&shared.gate).clone(),
-            _ => None,
-        };
         let mut clock = Instant::now();
         let mut periods: u32 = 0;
         while !shared.stop.load(Ordering::Acquire) {
@@ -246,9 +243,6 @@ impl NullDriver {
                 source,
                 loopback,
             };
-            if let Some(gate) = &gate {
-                gate.wait();
-            }
             let ran = runtime.callback(|rt| rt.process(n, &mut io));
             shared.frames_run.store(s + n as u64, Ordering::Relaxed);
             if ran.is_none() || runtime.has_failed() {
@@ -349,7 +343,13 @@ impl AudioDriver for NullDriver {
         if self.thread.is_some() || lock(&self.shared.stepped).is_some() {
             return Err(Error::AlreadyRunning);
         }
-        let runtime = Runtime::new(lease)?;
+        let mut runtime = Runtime::new(lease)?;
+        if let (NullMode::Offline { .. } | NullMode::Stepped, Some(gate)) =
+            (self.config.mode, &self.gate)
+        {
+            // No clock: every period waits for streamed clips' data.
+            runtime.wait_for_streams_with(gate.clone());
+        }
         *lock(&self.shared.notifier) = Some(runtime.notifier().clone());
         self.shared.stop.store(false, Ordering::Release);
         *lock(&self.shared.finished) = false;
@@ -387,7 +387,7 @@ impl AudioDriver for NullDriver {
     }
 
     fn set_streams_gate(&mut self, gate: crate::StreamsGate) {
-        *lock(&self.shared.gate) = Some(gate);
+        self.gate = Some(gate);
     }
 
     fn stop(&mut self) -> Result<()> {
@@ -433,7 +433,6 @@ impl NullControl {
     /// in_channels` interleaved samples, `output` receives `frames *
     /// out_channels`. The calling thread acts as the audio thread.
     pub fn step(&self, frames: usize, input: &[f32], output: &mut [f32]) -> Result<()> {
-        let gate = lock(&self.0.gate).clone();
         let mut slot = lock(&self.0.stepped);
         let runtime = slot.as_mut().ok_or(Error::NotRunning)?;
         // Checked: a frame count whose buffers cannot exist is refused in
@@ -462,28 +461,7 @@ impl NullControl {
                 got: output.len(),
             });
         }
-        match gate {
-            None => runtime.callback(|rt| rt.process_interleaved(frames, input, output)),
-            Some(gate) => {
-                // Streamed clips are made ready before every engine period
-                // (the reader needs no lock this holds).
-                let (ic, oc, max) = (
-                    runtime.in_channels(),
-                    runtime.out_channels(),
-                    runtime.max_period().max(1),
-                );
-                let mut done = 0;
-                while done < frames {
-                    let n = max.min(frames - done);
-                    gate.wait();
-                    let input = &input[done * ic..(done + n) * ic];
-                    let output = &mut output[done * oc..(done + n) * oc];
-                    runtime.callback(|rt| rt.process_interleaved(n, input, output));
-                    done += n;
-                }
-                None
-            }
-        };
+        runtime.callback(|rt| rt.process_interleaved(frames, input, output));
         self.0
             .frames_run
             .fetch_add(frames as u64, Ordering::Relaxed);

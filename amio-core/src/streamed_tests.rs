@@ -52,6 +52,19 @@ fn write_wav(path: &Path, channels: u16, frames: usize, seed: u32) {
     w.finalize().unwrap();
 }
 
+/// WAV files of the given (channels, frames) in `dir`, seeded from `seed`,
+/// each loaded and opened streamed: (in memory, streamed).
+fn clip_pairs(dir: &Path, layouts: &[(u16, usize)], seed: u32) -> (Vec<Clip>, Vec<Clip>) {
+    let (mut memory, mut streamed) = (Vec::new(), Vec::new());
+    for (i, &(channels, frames)) in layouts.iter().enumerate() {
+        let path = dir.join(format!("{i}.wav"));
+        write_wav(&path, channels, frames, i as u32 + seed);
+        memory.push(Clip::from_wav(&path).unwrap());
+        streamed.push(Clip::open_streamed(&path).unwrap());
+    }
+    (memory, streamed)
+}
+
 /// An entry's shape, applied to either kind of clip.
 #[derive(Clone, Debug)]
 struct Shape {
@@ -206,13 +219,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let layouts = [(1u16, 40_000usize), (2, 20_000), (2, 9_000)];
-        let (mut memory, mut streamed) = (Vec::new(), Vec::new());
-        for (i, (channels, frames)) in layouts.iter().enumerate() {
-            let path = dir.path().join(format!("{i}.wav"));
-            write_wav(&path, *channels, *frames, i as u32 + 7);
-            memory.push(Clip::from_wav(&path).unwrap());
-            streamed.push(Clip::open_streamed(&path).unwrap());
-        }
+        let (memory, streamed) = clip_pairs(dir.path(), &layouts, 7);
         let in_memory = Playspec::new(shapes.iter().map(|s| entry(&memory[s.clip], s)).collect()).unwrap();
         let on_disk = Playspec::new(shapes.iter().map(|s| entry(&streamed[s.clip], s)).collect()).unwrap();
         let slots = streamed.iter().map(|c| c.frames().div_ceil(1 << block_shift(c.channels()))).sum();
@@ -431,13 +438,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let layouts = [(1u16, 60_000usize), (2, 50_000), (2, 9_000)];
-        let (mut memory, mut streamed) = (Vec::new(), Vec::new());
-        for (i, (channels, frames)) in layouts.iter().enumerate() {
-            let path = dir.path().join(format!("{i}.wav"));
-            write_wav(&path, *channels, *frames, i as u32 + 5);
-            memory.push(Clip::from_wav(&path).unwrap());
-            streamed.push(Clip::open_streamed(&path).unwrap());
-        }
+        let (memory, streamed) = clip_pairs(dir.path(), &layouts, 5);
         let make = |clips: &[Clip]| -> Vec<Playspec> {
             [&shapes_a, &shapes_b]
                 .iter()
@@ -452,48 +453,12 @@ proptest! {
     }
 }
 
-/// A paced stream (the null driver's clock) whose reader is slowed down
-/// on purpose (every block read waits 30 ms; 100 ms read-ahead): the
-/// frames whose blocks came late are silent and counted exactly by the
-/// `DataMissing` events, the rest of the output is the in-memory render's,
-/// and the timeline (every position report) is the same.
-#[test]
-fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
+/// A paced stream (the null driver's clock) of 2 outputs, periods of 256
+/// frames, and the output it plays.
+fn paced(config: &Config) -> (crate::Stream, std::sync::Arc<std::sync::Mutex<Vec<f32>>>) {
     use crate::null::{NullConfig, NullDriver, NullMode};
-    use crate::{Stream, StreamConfig};
     use std::sync::{Arc, Mutex};
-
-    let dir = tempfile::tempdir().unwrap();
-    let (mut memory, mut streamed) = (Vec::new(), Vec::new());
-    for (i, (channels, frames)) in [(2u16, 200_000usize), (1, 150_000)].into_iter().enumerate() {
-        let path = dir.path().join(format!("{i}.wav"));
-        write_wav(&path, channels, frames, i as u32 + 21);
-        memory.push(Clip::from_wav(&path).unwrap());
-        streamed.push(Clip::open_streamed(&path).unwrap());
-    }
-    // Each clip once, so a missing run maps to one place in one clip.
-    let entries = |clips: &[Clip]| {
-        vec![
-            Entry::new(clips[0].clone(), vec![0.5, 0.25])
-                .range(1_000..180_000)
-                .fades(2_000, 3_000),
-            Entry::new(clips[1].clone(), vec![0.7, -0.4]).play_at(3_000),
-        ]
-    };
-    let period = 256;
-    let request = StreamConfig {
-        device: None,
-        frame_rate: Some(RATE),
-        period: Some(period),
-        in_channels: 0,
-        out_channels: 2,
-    };
-    let config = Config {
-        event_capacity: 1 << 16,
-        stream_read_ahead_ms: 100,
-        ..Config::default()
-    };
-    // Room for far more than the run plays: the sink runs on the audio
+    // Room for far more than a run plays: the sink runs on the audio
     // thread, under the allocation guard other tests of this binary count.
     let out = Arc::new(Mutex::new(Vec::with_capacity(1 << 22)));
     let sink = Arc::clone(&out);
@@ -504,7 +469,42 @@ fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
     .with_output(Box::new(move |_, samples| {
         sink.lock().unwrap().extend_from_slice(samples)
     }));
-    let mut stream = Stream::open(Box::new(driver), &request, &config).unwrap();
+    let request = crate::StreamConfig {
+        device: None,
+        frame_rate: Some(RATE),
+        period: Some(256),
+        in_channels: 0,
+        out_channels: 2,
+    };
+    let stream = crate::Stream::open(Box::new(driver), &request, config).unwrap();
+    (stream, out)
+}
+
+/// A paced stream (the null driver's clock) whose reader is slowed down
+/// on purpose (every block read waits 30 ms; 100 ms read-ahead): the
+/// frames whose blocks came late are silent and counted exactly by the
+/// `DataMissing` events, the rest of the output is the in-memory render's,
+/// and the timeline (every position report) is the same.
+#[test]
+fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (memory, streamed) = clip_pairs(dir.path(), &[(2u16, 200_000usize), (1, 150_000)], 21);
+    // Each clip once, so a missing run maps to one place in one clip.
+    let entries = |clips: &[Clip]| {
+        vec![
+            Entry::new(clips[0].clone(), vec![0.5, 0.25])
+                .range(1_000..180_000)
+                .fades(2_000, 3_000),
+            Entry::new(clips[1].clone(), vec![0.7, -0.4]).play_at(3_000),
+        ]
+    };
+    let period = 256;
+    let config = Config {
+        event_capacity: 1 << 16,
+        stream_read_ahead_ms: 100,
+        ..Config::default()
+    };
+    let (mut stream, out) = paced(&config);
     stream
         .interface_mut()
         .set_stream_read_delay(std::time::Duration::from_millis(30));
@@ -566,18 +566,8 @@ fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
 /// same commands at the same frames.
 #[test]
 fn commands_issued_a_read_ahead_early_find_their_data_ready() {
-    use crate::null::{NullConfig, NullDriver, NullMode};
-    use crate::{Stream, StreamConfig};
-    use std::sync::{Arc, Mutex};
-
     let dir = tempfile::tempdir().unwrap();
-    let (mut memory, mut streamed) = (Vec::new(), Vec::new());
-    for (i, (channels, frames)) in [(2u16, 400_000usize), (1, 300_000)].into_iter().enumerate() {
-        let path = dir.path().join(format!("{i}.wav"));
-        write_wav(&path, channels, frames, i as u32 + 31);
-        memory.push(Clip::from_wav(&path).unwrap());
-        streamed.push(Clip::open_streamed(&path).unwrap());
-    }
+    let (memory, streamed) = clip_pairs(dir.path(), &[(2u16, 400_000usize), (1, 300_000)], 31);
     let first = |clips: &[Clip]| {
         Playspec::new(vec![
             Entry::new(clips[0].clone(), vec![0.5, 0.25]),
@@ -596,23 +586,7 @@ fn commands_issued_a_read_ahead_early_find_their_data_ready() {
         stream_read_ahead_ms: 300,
         ..Config::default()
     };
-    let out = Arc::new(Mutex::new(Vec::with_capacity(1 << 22)));
-    let sink = Arc::clone(&out);
-    let driver = NullDriver::new(NullConfig {
-        mode: NullMode::Paced,
-        ..NullConfig::default()
-    })
-    .with_output(Box::new(move |_, samples| {
-        sink.lock().unwrap().extend_from_slice(samples)
-    }));
-    let request = StreamConfig {
-        device: None,
-        frame_rate: Some(RATE),
-        period: Some(256),
-        in_channels: 0,
-        out_channels: 2,
-    };
-    let mut stream = Stream::open(Box::new(driver), &request, &config).unwrap();
+    let (mut stream, out) = paced(&config);
     let (on_disk, next) = (first(&streamed), second(&streamed));
     stream
         .interface_mut()

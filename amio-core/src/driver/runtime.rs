@@ -55,6 +55,9 @@ pub struct Runtime {
     input: Box<[f32]>,
     output: Box<[f32]>,
     failed: bool,
+    /// Waited on before every engine period, for a driver without a clock
+    /// ([`Runtime::wait_for_streams_with`]).
+    gate: Option<crate::StreamsGate>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -82,7 +85,16 @@ impl Runtime {
             input,
             output,
             failed: false,
+            gate: None,
         })
+    }
+
+    /// Makes every engine period first wait until the interface's reader
+    /// of streamed clips has their data ready ([`crate::StreamsGate`]), so
+    /// that nothing is missing. Only for a driver that runs without a clock
+    /// (offline, or stepped by hand): it blocks.
+    pub fn wait_for_streams_with(&mut self, gate: crate::StreamsGate) {
+        self.gate = Some(gate);
     }
 
     /// The most frames the engine runs at once.
@@ -149,6 +161,9 @@ impl Runtime {
             let input = &mut self.input[..n * ic];
             io.read_input(done, input);
             let output = &mut self.output[..n * oc];
+            if let Some(gate) = &self.gate {
+                gate.wait();
+            }
             if self.failed {
                 output.fill(0.0);
             } else {

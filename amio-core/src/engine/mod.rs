@@ -246,7 +246,7 @@ impl Engine {
 
     /// Gives the engine the audio side of its interface's block cache:
     /// streamed clips are mixed from the blocks it makes ready.
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn set_block_cache(&mut self, reader: CacheReader) {
         self.blocks = Some(reader);
     }
@@ -302,33 +302,20 @@ impl Engine {
                 let kernel = self.kernel;
                 let (s, p) = (self.s, self.p);
                 (self.current.prepared).mix(&mut self.scratch, kernel, reading.as_ref(), p, n, out);
-                let more = self.scratch.missing.drain(|m| {
-                    let stream_frame = s.wrapping_add(m.position.wrapping_sub(p) as u64);
+                self.scratch.missing.drain(p, |m| {
+                    let event = Event::DataMissing {
+                        stream_frame: s.wrapping_add(m.position.wrapping_sub(p) as u64),
+                        file: m.file,
+                        position: m.position,
+                        frames: m.frames,
+                    };
                     send_event(
                         &mut self.messages,
                         self.outcome_reserve,
                         &self.shared,
-                        Event::DataMissing {
-                            stream_frame,
-                            file: m.file,
-                            position: m.position,
-                            frames: m.frames,
-                        },
+                        event,
                     );
                 });
-                if more > 0 {
-                    send_event(
-                        &mut self.messages,
-                        self.outcome_reserve,
-                        &self.shared,
-                        Event::DataMissing {
-                            stream_frame: s,
-                            file: 0,
-                            position: p,
-                            frames: more,
-                        },
-                    );
-                }
                 self.p = self.p.wrapping_add(n as i64);
             }
             // 4. s += n.

@@ -328,12 +328,20 @@ impl MissingLog {
     }
 
     /// Hands every run noted since the last call to `f`, then forgets
-    /// them, and returns the frames missing beyond them. Real-time safe.
-    pub(crate) fn drain(&mut self, mut f: impl FnMut(Missing)) -> u64 {
+    /// them; frames missing beyond the runs kept come last, as one run of
+    /// file 0 at `stretch` (the stretch's first position). Real-time safe.
+    pub(crate) fn drain(&mut self, stretch: i64, mut f: impl FnMut(Missing)) {
         for m in self.runs.drain(..) {
             f(m);
         }
-        std::mem::take(&mut self.more)
+        let more = std::mem::take(&mut self.more);
+        if more > 0 {
+            f(Missing {
+                file: 0,
+                position: stretch,
+                frames: more,
+            });
+        }
     }
 }
 
