@@ -359,13 +359,13 @@ fn run(
             }
         }
         order.sort_by_key(|&(_, at, _, _)| at);
-        let mut seen = HashSet::new();
+        // `keep` ends as the set of every wanted block.
+        let mut keep: HashSet<(u64, u64)> = HashSet::new();
         let wanted: Vec<(u64, u64, usize)> = order
             .iter()
-            .filter(|&&(_, _, file, block)| seen.insert((file, block)))
+            .filter(|&&(_, _, file, block)| keep.insert((file, block)))
             .map(|&(w, _, file, block)| (file, block, w))
             .collect();
-        let keep: HashSet<(u64, u64)> = wanted.iter().map(|&(f, b, _)| (f, b)).collect();
         let keep_fn = |file: u64, block: u64| keep.contains(&(file, block));
         // Drop what is no longer wanted first, so its slots come free.
         if writer.holds_other_than(keep_fn) {
