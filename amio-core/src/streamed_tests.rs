@@ -453,6 +453,19 @@ proptest! {
     }
 }
 
+/// Waits until `stream` has played `frames` frames (a hang guard of a
+/// minute, so a machine under load only makes it slower, never wrong).
+fn play_until(stream: &crate::Stream, frames: u64) {
+    let started = std::time::Instant::now();
+    while stream.interface().position().stream_frame < frames {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the paced stream stalled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// A paced stream (the null driver's clock) of 2 outputs, periods of 256
 /// frames, and the output it plays.
 fn paced(config: &Config) -> (crate::Stream, std::sync::Arc<std::sync::Mutex<Vec<f32>>>) {
@@ -515,7 +528,7 @@ fn a_slow_reader_leaves_exactly_the_reported_frames_silent() {
         .unwrap();
     stream.interface_mut().roll(Some(0)).unwrap();
     stream.start().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    play_until(&stream, 72_000);
     stream.pause().unwrap();
     let events = stream.interface_mut().events();
     let got = out.lock().unwrap().clone();
@@ -596,7 +609,7 @@ fn commands_issued_a_read_ahead_early_find_their_data_ready() {
     // The start is no command issued early: wait for its data first.
     stream.interface().wait_for_streams();
     stream.start().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    play_until(&stream, 9_600);
     // 1 s and 1.5 s ahead of where the engine stands: over 3 read-aheads.
     let now = stream.interface().position().stream_frame;
     let (locate_at, swap_at) = (now + 48_000, now + 72_000);
@@ -608,7 +621,7 @@ fn commands_issued_a_read_ahead_early_find_their_data_ready() {
         .interface_mut()
         .schedule(&next, 0, 120_000, Some(swap_at))
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3000));
+    play_until(&stream, swap_at + 30_000);
     stream.pause().unwrap();
     let events = stream.interface_mut().events();
     let got = out.lock().unwrap().clone();
