@@ -480,8 +480,24 @@ mod tests {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
-    /// Interesting samples: zeros of both signs, infinities, NaN, subnormals,
-    /// values at and beyond full scale.
+    /// Interesting finite values, as clip samples and gains always are:
+    /// zeros of both signs, subnormals, values at and beyond full scale,
+    /// the largest (whose products overflow to infinity).
+    fn finite() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            4 => -2.0f32..2.0,
+            1 => prop::sample::select(vec![
+                0.0, -0.0, 1.0, -1.0, f32::MIN_POSITIVE / 4.0, -f32::MIN_POSITIVE, f32::MAX,
+                -f32::MAX,
+            ]),
+        ]
+    }
+
+    /// Interesting running sums: any finite value, infinities and NaN (a
+    /// sum that overflowed). Only the sum may be non-finite: with two NaN
+    /// operands which payload an operation keeps depends on operand order,
+    /// which compilers may commute, and the engine never has a NaN sample
+    /// or gain (clips and gains are checked finite).
     fn sample() -> impl Strategy<Value = f32> {
         prop_oneof![
             4 => -2.0f32..2.0,
@@ -521,9 +537,9 @@ mod tests {
         #[test]
         fn every_kernel_gives_the_baseline_bits(
             out in prop::collection::vec(sample(), 0..100),
-            src in prop::collection::vec(sample(), 0..100),
-            pattern in prop::array::uniform16(sample()),
-            gains in prop::array::uniform2(sample()),
+            src in prop::collection::vec(finite(), 0..100),
+            pattern in prop::array::uniform16(finite()),
+            gains in prop::array::uniform2(finite()),
         ) {
             let base = Kernel::baseline();
             for k in kernels() {
