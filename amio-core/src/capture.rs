@@ -344,8 +344,13 @@ pub(crate) fn queues(
     })?;
     crate::limits::can_allocate::<ChunkHeader>(pieces.max(1), "input buffer")?;
     crate::limits::can_allocate::<f32>(samples.max(1), "input buffer")?;
-    let (hp, hc) = rtrb::RingBuffer::new(pieces.max(1));
-    let (sp, sc) = rtrb::RingBuffer::new(samples.max(1));
+    let (hp, hc) = crate::queue::mapped_ring(pieces.max(1), || ChunkHeader {
+        stream_frame: 0,
+        tag: Tag::default(),
+        frames: 0,
+        lost_before: 0,
+    });
+    let (sp, sc) = crate::queue::mapped_ring(samples.max(1), || 0.0f32);
     Ok((
         CaptureWriter {
             headers: hp,

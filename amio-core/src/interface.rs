@@ -232,7 +232,12 @@ impl Interface {
         })?;
         let (command_tx, command_rx) = rtrb::RingBuffer::new(config.command_capacity);
         let (message_tx, message_rx) =
-            rtrb::RingBuffer::new(config.outcome_capacity + config.event_capacity);
+            crate::queue::mapped_ring(config.outcome_capacity + config.event_capacity, || {
+                Message::Meter {
+                    stream_frame: 0,
+                    frames: 0,
+                }
+            });
         let max_period = info.max_period;
         let pieces = (config.input_buffer_frames / max_period + 1) * 4 + 64;
         let (capture_tx, capture_rx) =

@@ -59,3 +59,23 @@ pub(crate) enum Message {
         frames: u64,
     },
 }
+
+/// Makes a ring of `capacity` slots whose memory is already mapped: every
+/// slot is written once with `value()` (left uncommitted, so the consumer
+/// never sees it), here on the control side. Otherwise the audio thread's
+/// first pass through the ring would take a page fault per page it writes,
+/// each a wait on the kernel. The values are never dropped: give ones that
+/// own nothing.
+pub(crate) fn mapped_ring<T>(
+    capacity: usize,
+    value: impl Fn() -> T,
+) -> (rtrb::Producer<T>, rtrb::Consumer<T>) {
+    let (mut tx, rx) = rtrb::RingBuffer::new(capacity);
+    if let Ok(mut chunk) = tx.write_chunk_uninit(capacity) {
+        let (a, b) = chunk.as_mut_slices();
+        for slot in a.iter_mut().chain(b.iter_mut()) {
+            slot.write(value());
+        }
+    }
+    (tx, rx)
+}

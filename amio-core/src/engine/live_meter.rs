@@ -50,7 +50,7 @@ impl LiveMeter {
             rule: format!("{channels} channels × {events} events overflow"),
         })?;
         crate::limits::can_allocate::<Accum>(slots.max(1), "meter levels")?;
-        let (tx, rx) = rtrb::RingBuffer::new(slots.max(1));
+        let (tx, rx) = crate::queue::mapped_ring(slots.max(1), Accum::default);
         let meter = LiveMeter {
             boundaries,
             start: 0,
@@ -124,20 +124,33 @@ impl LiveMeter {
         let (ic, oc) = (self.input.channels(), self.output.channels());
         // The cached count first: it can only undercount the room, so the
         // shared position is read only when the queue looks full.
-        let sent = (messages.cached_slots() > outcome_reserve
-            || messages.slots() > outcome_reserve)
-            && match self.levels.write_chunk_uninit(ic + oc) {
-                Ok(chunk) => {
-                    let (input, output) = (&self.input, &self.output);
-                    chunk.fill_from_iter(
-                        (0..ic)
-                            .map(|c| input.total(c))
-                            .chain((0..oc).map(|c| output.total(c))),
-                    );
-                    true
-                }
-                Err(_) => false,
-            };
+        let room = messages.cached_slots() > outcome_reserve || messages.slots() > outcome_reserve;
+        let sent = match self.levels.write_chunk_uninit(ic + oc) {
+            Ok(mut chunk) if room => {
+                let (a, b) = chunk.as_mut_slices();
+                let mut slots = a.iter_mut().chain(b.iter_mut());
+                let mut written = 0;
+                let mut put = |level: Accum| {
+                    if let Some(slot) = slots.next() {
+                        slot.write(level);
+                        written += 1;
+                    }
+                };
+                self.input.end_window(&mut put);
+                self.output.end_window(&mut put);
+                // SAFETY: the first `written` slots of the chunk, in order,
+                // were written just above (`put` writes each slot it takes);
+                // the chunk borrows the ring only for this call.
+                unsafe { chunk.commit(written) };
+                written == ic + oc
+            }
+            _ => false,
+        };
+        if !sent {
+            // No room: the windows end all the same.
+            self.input.end_window(|_| ());
+            self.output.end_window(|_| ());
+        }
         if sent {
             let _ = messages.push(Message::Meter {
                 stream_frame: self.start,
@@ -146,8 +159,6 @@ impl LiveMeter {
         } else {
             events_lost.fetch_add(1, Ordering::Relaxed);
         }
-        self.input.clear();
-        self.output.clear();
         self.start = to;
     }
 }

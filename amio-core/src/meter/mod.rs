@@ -5,12 +5,17 @@
 //!
 //! A window's peak is the largest |sample| of a channel, its RMS the square
 //! root of the mean of the squares; both in dB of full scale (1.0 is 0 dB).
-//! Silence is `-inf` dB, never NaN. The squares are summed in f64 in eight
-//! partial sums per channel, frame `f` of the window into sum `f mod 8`,
-//! folded as `((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7))` when the window ends:
-//! an order fixed by the window's frames alone, which vectorises, and whose
-//! error bound (relative, `(⌈n/8⌉ + 2)·2⁻⁵³` for `n` frames) is never above
-//! a serial sum's (`(n − 1)·2⁻⁵³`). Live and offline meters of the same
+//! Silence is `-inf` dB, never NaN. The squares are summed in 32 f32
+//! partial sums per channel, frame `f` of the window into sum `f mod 32`
+//! (one rounding per square and add: a fused multiply-add), folded in
+//! halves into an f64 total every 1,024 frames of the window and at its end
+//! (the order is spelled out in `meter/lanes.rs`): an order fixed by the
+//! window's frames alone, which vectorises. The relative error of a
+//! window's mean square is at most 37·2⁻²⁴ + ⌈n/1024⌉·2⁻⁵³ for `n` frames
+//! (about 2·10⁻⁶, under 10⁻⁵ dB), whatever the window's length. Squares
+//! above f32's range (samples beyond ±1.8·10¹⁹) make the RMS `+inf`; squares
+//! below it (samples within ±10⁻²², under −440 dB) count as 0. Live and
+//! offline meters of the same
 //! signal over the same windows are equal to the bit, however the periods
 //! split the windows: both add the same frames into the same sums in the
 //! same order, with the same code.
@@ -175,7 +180,7 @@ pub enum Metering {
 }
 
 /// A channel's peak and sum of squares over a window, as
-/// [`Lanes::total`] folds them; what the live meter sends to the control
+/// [`Lanes::end_window`] hands them; what the live meter sends to the control
 /// side.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Accum {

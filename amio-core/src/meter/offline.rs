@@ -17,14 +17,13 @@ impl Clip {
         let mut start = 0;
         while start < total {
             let end = boundaries.end().min(total);
-            lanes.clear();
             lanes.add(&self.samples()[start as usize * channels..end as usize * channels]);
+            let mut levels = Vec::with_capacity(channels);
+            lanes.end_window(|a| levels.push(a.level(end - start)));
             readings.push(Reading {
                 frame: start,
                 frames: end - start,
-                levels: (0..channels)
-                    .map(|c| lanes.total(c).level(end - start))
-                    .collect(),
+                levels,
             });
             start = end;
             boundaries.advance();
