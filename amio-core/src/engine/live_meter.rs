@@ -138,16 +138,23 @@ impl LiveMeter {
                 };
                 self.input.end_window(&mut put);
                 self.output.end_window(&mut put);
-                // SAFETY: the first `written` slots of the chunk, in order,
-                // were written just above (`put` writes each slot it takes);
-                // the chunk borrows the ring only for this call.
-                unsafe { chunk.commit(written) };
-                written == ic + oc
+                // Each window hands one level per channel, so every slot was
+                // written; were one not, nothing is committed and the
+                // message is not sent, keeping the two rings in step.
+                let whole = written == ic + oc;
+                if whole {
+                    // SAFETY: all `written` slots of the chunk were written
+                    // just above (`put` writes each slot it takes, in
+                    // order); the chunk borrows the ring only for this call.
+                    unsafe { chunk.commit(written) };
+                }
+                whole
             }
             _ => false,
         };
         if !sent {
-            // No room: the windows end all the same.
+            // No room: the windows end all the same (ending one that has
+            // just ended is harmless: it hands zeros to no one).
             self.input.end_window(|_| ());
             self.output.end_window(|_| ());
         }
