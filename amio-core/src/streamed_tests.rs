@@ -179,6 +179,18 @@ fn missing(events: &[Event]) -> Vec<(u64, i64, u64)> {
         .collect()
 }
 
+/// Asserts that no event reports missing data, naming the first runs.
+#[track_caller]
+fn assert_none_missing(events: &[Event]) {
+    let m = missing(events);
+    assert!(
+        m.is_empty(),
+        "{} runs missing: {:?}",
+        m.len(),
+        &m[..m.len().min(12)]
+    );
+}
+
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
@@ -694,13 +706,7 @@ mod commands_kept {
         run_waiting(&mut interface, &mut engine, 9_728);
         interface.schedule(&b, 9_728 + 48_000, 0, Some(0)).unwrap();
         run_waiting(&mut interface, &mut engine, 96_000);
-        let m = missing(&interface.events());
-        assert!(
-            m.is_empty(),
-            "{} runs missing: {:?}",
-            m.len(),
-            &m[..m.len().min(4)]
-        );
+        assert_none_missing(&interface.events());
     }
 
     /// A locate sent before any streamed playspec (before the reader
@@ -713,13 +719,7 @@ mod commands_kept {
         interface.schedule(&a, 0, 0, Some(0)).unwrap();
         interface.roll(Some(0)).unwrap();
         run_waiting(&mut interface, &mut engine, 96_000);
-        let m = missing(&interface.events());
-        assert!(
-            m.is_empty(),
-            "{} runs missing: {:?}",
-            m.len(),
-            &m[..m.len().min(12)]
-        );
+        assert_none_missing(&interface.events());
     }
 
     /// A stepped null stream stepped by far more than the read-ahead at
@@ -744,8 +744,7 @@ mod commands_kept {
         stream.start().unwrap();
         let mut out = vec![0.0; 96_000 * 2];
         control.step(96_000, &[], &mut out).unwrap();
-        let m = missing(&stream.interface_mut().events());
-        assert!(m.is_empty(), "{} runs missing", m.len());
+        assert_none_missing(&stream.interface_mut().events());
         assert!(out.iter().filter(|x| **x != 0.0).count() > 180_000);
     }
 }
