@@ -18,17 +18,17 @@
 //! A query lists candidate entry indices, possibly twice; the caller sorts
 //! and deduplicates them, so the mixing order never depends on the query.
 //!
-//! [`TimelineIndex::next_start`] answers the other question the mixer asks:
-//! where the next occurrence begins. Until then, what sounds only shrinks,
-//! so the mixer keeps its plan and asks again only when it gets there.
+//! [`TimelineIndex::next_arrival`] answers the other question the mixer
+//! asks: where the next occurrence of an entry that is not **always**
+//! begins. Until then, the entries that sound are the ones sounding now and
+//! the always ones, so the mixer keeps its plan and asks again only when it
+//! gets there.
 
 use crate::playspec::Entry;
 
 pub(crate) struct TimelineIndex {
     once: Vec<Class>,
     always: Vec<u32>,
-    /// `(play_at mod repeat, repeat)` of each entry in `always`.
-    always_phases: Vec<(i64, i64)>,
     loops: Vec<LoopGroup>,
     capacity: usize,
 }
@@ -101,7 +101,6 @@ impl TimelineIndex {
     pub(crate) fn build(entries: &[Entry]) -> TimelineIndex {
         let mut once = Vec::new();
         let mut always = Vec::new();
-        let mut always_phases = Vec::new();
         let mut loops: Vec<(i64, Vec<Item>)> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let len = e.length();
@@ -113,7 +112,6 @@ impl TimelineIndex {
                 once.push((e.play_at, len, i));
             } else if len >= e.repeat.unsigned_abs() {
                 always.push(i);
-                always_phases.push((e.play_at.rem_euclid(e.repeat), e.repeat));
             } else {
                 let phase = e.play_at.rem_euclid(e.repeat);
                 match loops.iter_mut().find(|(r, _)| *r == e.repeat) {
@@ -127,7 +125,6 @@ impl TimelineIndex {
         TimelineIndex {
             once: Class::build(once),
             always,
-            always_phases,
             loops: loops
                 .into_iter()
                 .map(|(repeat, items)| LoopGroup {
@@ -175,31 +172,21 @@ impl TimelineIndex {
         }
     }
 
-    /// The first position `>= x` at which an occurrence of a sounding entry
-    /// (one with frames) starts, or `None` if none starts from `x` to the
-    /// end of the timeline (`i64::MAX`). One binary search per class and
-    /// one division per repeating entry or repeat group: cheap, but not
-    /// free, so the mixer asks only when it reaches the last answer.
-    pub(crate) fn next_start(&self, x: i128) -> Option<i64> {
+    /// The next *arrival* from `x`: the first position `>= x` at which an
+    /// occurrence starts of a sounding entry (one with frames) that does
+    /// not sound everywhere (the **always** entries sound at every
+    /// position, so what sounds never changes by their starts); `None` if
+    /// none starts from `x` to the end of the timeline (`i64::MAX`). One
+    /// binary search per class and one division per repeat group: cheap,
+    /// but not free, so the mixer asks only when it reaches the last
+    /// answer.
+    pub(crate) fn next_arrival(&self, x: i128) -> Option<i64> {
         let x = match i64::try_from(x) {
             Ok(x) => x,
             Err(_) if x < 0 => i64::MIN,
             Err(_) => return None, // past the end of the timeline
         };
-        // The start of the copy with phase `phase` (mod `r`) at or after x.
-        let periodic = |phase: i64, r: i64| -> Option<i64> {
-            let base = i128::from(x) - i128::from(x.rem_euclid(r));
-            let mut t = base + i128::from(phase);
-            if t < i128::from(x) {
-                t += i128::from(r);
-            }
-            i64::try_from(t).ok()
-        };
         let once = self.once.iter().filter_map(|c| c.next_start(x));
-        let always = self
-            .always_phases
-            .iter()
-            .filter_map(|&(phase, r)| periodic(phase, r));
         let loops = self.loops.iter().flat_map(|group| {
             let q = x.rem_euclid(group.repeat);
             group.classes.iter().filter_map(move |class| {
@@ -211,7 +198,7 @@ impl TimelineIndex {
                 i64::try_from(i128::from(x) - i128::from(q) + i128::from(phase)).ok()
             })
         });
-        once.chain(always).chain(loops).min()
+        once.chain(loops).min()
     }
 }
 
@@ -290,10 +277,12 @@ mod tests {
     }
 
     /// Reference: the first start `>= x` of an occurrence of a sounding
-    /// entry, within the timeline.
-    fn next_start_reference(es: &[Entry], x: i64) -> Option<i64> {
+    /// entry that does not sound everywhere (repeat 0 or longer than its
+    /// length), within the timeline.
+    fn next_arrival_reference(es: &[Entry], x: i64) -> Option<i64> {
         es.iter()
             .filter(|e| e.length() > 0)
+            .filter(|e| e.repeat == 0 || e.length() < e.repeat.unsigned_abs())
             .filter_map(|e| {
                 let (t, x) = (i128::from(e.play_at), i128::from(x));
                 if e.repeat == 0 {
@@ -308,7 +297,7 @@ mod tests {
     }
 
     #[test]
-    fn next_start_at_the_ends_of_the_timeline() {
+    fn next_arrival_at_the_ends_of_the_timeline() {
         let es = entries(&[(i64::MAX - 3, 2, 0), (5, 3, 7), (-9, 20, 10)]);
         let index = TimelineIndex::build(&es);
         for x in [
@@ -322,27 +311,27 @@ mod tests {
             i64::MAX,
         ] {
             assert_eq!(
-                index.next_start(i128::from(x)),
-                next_start_reference(&es, x),
+                index.next_arrival(i128::from(x)),
+                next_arrival_reference(&es, x),
                 "x {x}"
             );
         }
-        assert_eq!(index.next_start(i128::from(i64::MAX) + 1), None);
+        assert_eq!(index.next_arrival(i128::from(i64::MAX) + 1), None);
         let once = entries(&[(i64::MAX - 3, 2, 0)]);
         assert_eq!(
-            TimelineIndex::build(&once).next_start(i128::from(i64::MAX - 2)),
+            TimelineIndex::build(&once).next_arrival(i128::from(i64::MAX - 2)),
             None
         );
     }
 
     proptest! {
         #[test]
-        fn next_start_matches_reference(
+        fn next_arrival_matches_reference(
             spec in prop::collection::vec((-500i64..500, 0u64..300, prop_oneof![Just(0i64), 1i64..400]), 0..40),
             x in -2000i64..2000,
         ) {
             let es = entries(&spec);
-            prop_assert_eq!(TimelineIndex::build(&es).next_start(i128::from(x)), next_start_reference(&es, x));
+            prop_assert_eq!(TimelineIndex::build(&es).next_arrival(i128::from(x)), next_arrival_reference(&es, x));
         }
 
         #[test]
