@@ -114,15 +114,16 @@ impl Kernel {
     /// of frames whose clip has the output's layout, with the gains repeated
     /// to [`LANES`] samples.
     ///
-    /// The wide kernels also ask the memory system for the samples
-    /// [`Lead`] says.
+    /// With `ahead`, the wide kernels also ask for the samples that far
+    /// past each they read to be brought into L1 (a hint, never a read: it
+    /// may point past the clip's end; the portable kernel ignores it).
     #[inline]
     pub(crate) fn same_layout(
         self,
         pattern: &[f32; LANES],
         src: &[f32],
         out: &mut [f32],
-        lead: Lead,
+        ahead: Option<usize>,
     ) {
         let n = src.len().min(out.len());
         let (src, out) = (&src[..n], &mut out[..n]);
@@ -131,19 +132,25 @@ impl Kernel {
             // SAFETY: a `Kernel` holds Avx512 only when the CPU has AVX-512F
             // (`MixKernel::resolve`); the slices are borrowed for the call
             // and have equal lengths.
-            MixKernel::Avx512 => unsafe { x86::same_layout_avx512(pattern, src, out, lead) },
+            MixKernel::Avx512 => unsafe { x86::same_layout_avx512(pattern, src, out, ahead) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above, with AVX2.
-            MixKernel::Avx2 => unsafe { x86::same_layout_avx2(pattern, src, out, lead) },
+            MixKernel::Avx2 => unsafe { x86::same_layout_avx2(pattern, src, out, ahead) },
             _ => same_layout_portable(pattern, src, out),
         }
     }
 
     /// `out[2f] += gains[0] * src[f]`, `out[2f + 1] += gains[1] * src[f]`:
-    /// a mono clip on a stereo output; `lead` as for
+    /// a mono clip on a stereo output; `ahead` as for
     /// [`Kernel::same_layout`].
     #[inline]
-    pub(crate) fn mono_to_stereo(self, gains: [f32; 2], src: &[f32], out: &mut [f32], lead: Lead) {
+    pub(crate) fn mono_to_stereo(
+        self,
+        gains: [f32; 2],
+        src: &[f32],
+        out: &mut [f32],
+        ahead: Option<usize>,
+    ) {
         let n = src.len().min(out.len() / 2);
         let (src, out) = (&src[..n], &mut out[..2 * n]);
         match self.0 {
@@ -152,7 +159,7 @@ impl Kernel {
             // AVX2 (`MixKernel::is_available` asks it of both); `out` holds
             // exactly twice `src`'s samples, both borrowed for the call.
             MixKernel::Avx2 | MixKernel::Avx512 => unsafe {
-                x86::mono_to_stereo_avx2(gains, src, out, lead)
+                x86::mono_to_stereo_avx2(gains, src, out, ahead)
             },
             _ => mono_to_stereo_portable(gains, src, out),
         }
@@ -175,25 +182,32 @@ impl Kernel {
     }
 }
 
-/// What the wide kernels ask the memory system for while they mix: the
-/// samples `samples` past each they read (for the mixer, the same entry's
-/// next period), into L1 if `near`, else into L2. A hint, never a read:
-/// it may point past the clip's end, and the portable kernel ignores it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Lead {
-    /// How far ahead, in samples of the source.
-    pub(crate) samples: usize,
-    /// Whether into L1 (the data asked for is used soon) or L2.
-    pub(crate) near: bool,
-}
+/// The bytes [`prefetch_lead_in`] asks for: eight cache lines, enough for
+/// the hardware prefetcher to take up the stream from there.
+pub(crate) const LEAD_IN_BYTES: usize = 512;
 
-impl Lead {
-    /// No prefetch worth the name: the samples being read.
-    #[cfg(test)]
-    pub(crate) const NONE: Lead = Lead {
-        samples: 0,
-        near: true,
-    };
+/// Asks the memory system to bring the [`LEAD_IN_BYTES`] from `at` into
+/// L2. A hint, never a read: `at` may point anywhere, past the end of a
+/// clip or of memory, and nothing faults. A no-op on CPUs other than
+/// x86-64.
+#[inline(always)]
+pub(crate) fn prefetch_lead_in(at: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        const LINE_FLOATS: usize = 16;
+        for line in 0..LEAD_IN_BYTES / (4 * LINE_FLOATS) {
+            let p = at.wrapping_add(line * LINE_FLOATS).cast();
+            // SAFETY: a prefetch never faults and reads nothing the
+            // program sees, whatever the address (`wrapping_add` forms it
+            // without claiming it is in bounds), so neither the pointer's
+            // lifetime nor another thread's writes matter; SSE is in the
+            // x86-64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p) }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }
 
 /// Width of the gain pattern of [`Kernel::same_layout`]: a multiple of
@@ -251,24 +265,18 @@ mod x86 {
     //! the slices: the loop bounds are `i + width <= len`, and tails go
     //! through masks (AVX-512) or the scalar step.
 
-    use super::{clamp_one, madd, Lead, LANES};
+    use super::{clamp_one, madd, LANES};
     use std::arch::x86_64::*;
 
-    /// Asks for the cache line holding `base[at]`, into L1 if `near`,
-    /// else into L2 (a hint: `at` may lie past the slice `base` starts).
+    /// Asks for the cache line holding `base[at]` to be brought into L1 (a
+    /// hint: `at` may lie past the slice `base` starts).
     #[inline(always)]
-    fn prefetch(base: *const f32, at: usize, near: bool) {
-        let p = base.wrapping_add(at).cast();
+    fn prefetch_l1(base: *const f32, at: usize) {
         // SAFETY: a prefetch never faults and reads nothing the program
         // sees, whatever the address (`wrapping_add` forms it without
-        // claiming it is in bounds); SSE is in the x86-64 baseline.
-        unsafe {
-            if near {
-                _mm_prefetch::<_MM_HINT_T0>(p)
-            } else {
-                _mm_prefetch::<_MM_HINT_T1>(p)
-            }
-        }
+        // claiming it is in bounds), so neither lifetimes nor other
+        // threads matter; SSE is in the x86-64 baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(at).cast()) }
     }
 
     #[target_feature(enable = "avx2")]
@@ -277,7 +285,7 @@ mod x86 {
         pattern: &[f32; LANES],
         src: &[f32],
         out: &mut [f32],
-        lead: Lead,
+        ahead: Option<usize>,
     ) {
         let n = src.len().min(out.len());
         let (s, o) = (src.as_ptr(), out.as_mut_ptr());
@@ -288,8 +296,10 @@ mod x86 {
             let g1 = _mm256_loadu_ps(pattern.as_ptr().add(8));
             let mut i = 0;
             while i + 32 <= n {
-                prefetch(s, i + lead.samples, lead.near);
-                prefetch(s, i + lead.samples + 16, lead.near);
+                if let Some(a) = ahead {
+                    prefetch_l1(s, i + a);
+                    prefetch_l1(s, i + a + 16);
+                }
                 // Two pattern periods: gains g0 g1 g0 g1.
                 let x0 = _mm256_mul_ps(g0, _mm256_loadu_ps(s.add(i)));
                 let x1 = _mm256_mul_ps(g1, _mm256_loadu_ps(s.add(i + 8)));
@@ -339,7 +349,7 @@ mod x86 {
         pattern: &[f32; LANES],
         src: &[f32],
         out: &mut [f32],
-        lead: Lead,
+        ahead: Option<usize>,
     ) {
         let n = src.len().min(out.len());
         let (s, o) = (src.as_ptr(), out.as_mut_ptr());
@@ -350,8 +360,10 @@ mod x86 {
             let g = _mm512_loadu_ps(pattern.as_ptr());
             let mut i = 0;
             while i + 32 <= n {
-                prefetch(s, i + lead.samples, lead.near);
-                prefetch(s, i + lead.samples + 16, lead.near);
+                if let Some(a) = ahead {
+                    prefetch_l1(s, i + a);
+                    prefetch_l1(s, i + a + 16);
+                }
                 let x0 = _mm512_mul_ps(g, _mm512_loadu_ps(s.add(i)));
                 let x1 = _mm512_mul_ps(g, _mm512_loadu_ps(s.add(i + 16)));
                 _mm512_storeu_ps(o.add(i), _mm512_add_ps(_mm512_loadu_ps(o.add(i)), x0));
@@ -381,7 +393,7 @@ mod x86 {
         gains: [f32; 2],
         src: &[f32],
         out: &mut [f32],
-        lead: Lead,
+        ahead: Option<usize>,
     ) {
         let n = src.len().min(out.len() / 2);
         let (s, o) = (src.as_ptr(), out.as_mut_ptr());
@@ -395,7 +407,9 @@ mod x86 {
             let hi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
             let mut f = 0;
             while f + 8 <= n {
-                prefetch(s, f + lead.samples, lead.near);
+                if let Some(a) = ahead {
+                    prefetch_l1(s, f + a);
+                }
                 let x = _mm256_loadu_ps(s.add(f));
                 let x0 = _mm256_mul_ps(g, _mm256_permutevar8x32_ps(x, lo));
                 let x1 = _mm256_mul_ps(g, _mm256_permutevar8x32_ps(x, hi));
@@ -544,13 +558,13 @@ mod tests {
             let base = Kernel::baseline();
             for k in kernels() {
                 let (mut want, mut got) = (out.clone(), out.clone());
-                base.same_layout(&pattern, &src, &mut want, Lead::NONE);
-                k.same_layout(&pattern, &src, &mut got, Lead { samples: src.len(), near: false });
+                base.same_layout(&pattern, &src, &mut want, None);
+                k.same_layout(&pattern, &src, &mut got, Some(src.len()));
                 prop_assert_eq!(bits(&got), bits(&want), "same_layout {:?}", k);
 
                 let (mut want, mut got) = (out.clone(), out.clone());
-                base.mono_to_stereo(gains, &src, &mut want, Lead::NONE);
-                k.mono_to_stereo(gains, &src, &mut got, Lead { samples: src.len(), near: true });
+                base.mono_to_stereo(gains, &src, &mut want, None);
+                k.mono_to_stereo(gains, &src, &mut got, Some(src.len()));
                 prop_assert_eq!(bits(&got), bits(&want), "mono_to_stereo {:?}", k);
 
                 let (mut want, mut got) = (out.clone(), out.clone());
@@ -565,7 +579,7 @@ mod tests {
     fn baseline_means_what_it_says() {
         let mut out = [0.5f32, -0.0, 3.0, f32::NAN];
         let pattern: [f32; LANES] = std::array::from_fn(|i| i as f32);
-        Kernel::baseline().same_layout(&pattern, &[1.0, 1.0, 1.0, 1.0], &mut out, Lead::NONE);
+        Kernel::baseline().same_layout(&pattern, &[1.0, 1.0, 1.0, 1.0], &mut out, None);
         assert_eq!(bits(&out[..3]), bits(&[0.5, 1.0, 5.0]));
         Kernel::baseline().clamp(&mut out);
         assert_eq!(bits(&out), bits(&[0.5, 1.0, 1.0, 0.0]));
@@ -573,7 +587,7 @@ mod tests {
         Kernel::baseline().clamp(&mut neg_zero);
         assert_eq!(neg_zero[0].to_bits(), (-0.0f32).to_bits());
         let mut stereo = [0.0f32; 4];
-        Kernel::baseline().mono_to_stereo([2.0, -1.0], &[1.0, 3.0], &mut stereo, Lead::NONE);
+        Kernel::baseline().mono_to_stereo([2.0, -1.0], &[1.0, 3.0], &mut stereo, None);
         assert_eq!(stereo, [2.0, -1.0, 6.0, -3.0]);
     }
 }
