@@ -443,7 +443,11 @@ impl MissingLog {
     /// Hands every run noted since the last call to `f`, then forgets
     /// them; frames missing beyond the runs kept come last, as one run of
     /// file 0 at `stretch` (the stretch's first position). Real-time safe.
+    #[inline]
     pub(crate) fn drain(&mut self, stretch: i64, mut f: impl FnMut(Missing)) {
+        if self.runs.is_empty() && self.more == 0 {
+            return; // the common case, at the cost of two compares
+        }
         for m in self.runs.drain(..) {
             f(m);
         }
@@ -580,6 +584,7 @@ impl Prepared {
     /// Real-time safe: no allocation (the control side sized `scratch` for
     /// this playspec). `p0 + n` must not pass the end of the timeline
     /// (`i64::MAX + 1`), as the engine guarantees.
+    #[inline]
     pub(crate) fn mix(
         &self,
         scratch: &mut Scratch,
@@ -744,9 +749,15 @@ impl Prepared {
                 let voice = &self.voices[entry as usize];
                 voice.cursor(&mut planned, i128::from(p0));
                 plan.push(planned);
-                let bytes = usize::try_from(voice.len)
-                    .unwrap_or(usize::MAX)
-                    .saturating_mul(voice.cc * 4);
+                // Only a repeat reads its samples again; an entry played
+                // once streams them however short it is.
+                let bytes = if voice.repeat == 0 {
+                    usize::MAX
+                } else {
+                    usize::try_from(voice.len)
+                        .unwrap_or(usize::MAX)
+                        .saturating_mul(voice.cc * 4)
+                };
                 *working_set = working_set.saturating_add(bytes);
             }
         }
