@@ -182,21 +182,20 @@ impl Kernel {
     }
 }
 
-/// The bytes [`prefetch_lead_in`] asks for: eight cache lines, enough for
-/// the hardware prefetcher to take up the stream from there.
-pub(crate) const LEAD_IN_BYTES: usize = 512;
+/// The bytes of a cache line, as [`prefetch_lead_in`] counts them.
+pub(crate) const LINE_BYTES: usize = 64;
 
-/// Asks the memory system to bring the [`LEAD_IN_BYTES`] from `at` into
+/// Asks the memory system to bring the `lines` cache lines from `at` into
 /// L2. A hint, never a read: `at` may point anywhere, past the end of a
 /// clip or of memory, and nothing faults. A no-op on CPUs other than
 /// x86-64.
 #[inline(always)]
-pub(crate) fn prefetch_lead_in(at: *const f32) {
+pub(crate) fn prefetch_lead_in(at: *const f32, lines: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        const LINE_FLOATS: usize = 16;
-        for line in 0..LEAD_IN_BYTES / (4 * LINE_FLOATS) {
+        const LINE_FLOATS: usize = LINE_BYTES / 4;
+        for line in 0..lines {
             let p = at.wrapping_add(line * LINE_FLOATS).cast();
             // SAFETY: a prefetch never faults and reads nothing the
             // program sees, whatever the address (`wrapping_add` forms it
@@ -207,7 +206,7 @@ pub(crate) fn prefetch_lead_in(at: *const f32) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
+    let _ = (at, lines);
 }
 
 /// Width of the gain pattern of [`Kernel::same_layout`]: a multiple of

@@ -44,7 +44,7 @@
 
 use crate::block_cache::{block_shift, Reading};
 use crate::clip::Clip;
-use crate::playspec::kernel::{prefetch_lead_in, Kernel, MixKernel, LANES};
+use crate::playspec::kernel::{prefetch_lead_in, Kernel, MixKernel, LANES, LINE_BYTES};
 use crate::playspec::{fade_factor, Entry, Playspec};
 
 /// How an entry's clip frames map onto the output, for the unfaded body.
@@ -350,8 +350,8 @@ impl Voice {
         let ahead = match prefetch_to {
             Prefetch::Off => None,
             Prefetch::NextIntoL1 => Some(src.len()),
-            Prefetch::LeadInToL2 => {
-                prefetch_lead_in(src.as_ptr().wrapping_add(src.len()));
+            Prefetch::LeadInToL2 { lines } => {
+                prefetch_lead_in(src.as_ptr().wrapping_add(src.len()), lines);
                 None
             }
         };
@@ -670,7 +670,7 @@ impl Prepared {
             return;
         }
         let out = &mut out[..n * oc];
-        let prefetch = prefetch_for(scratch.working_set, plan.len() * n * oc * 4);
+        let prefetch = prefetch_for(plan.len(), scratch.working_set, plan.len() * n * oc * 4);
         let mut ctx = Ctx {
             kernel,
             prefetch,
@@ -823,36 +823,52 @@ enum Prefetch {
     Off,
     /// The whole next stretch into L1, as the kernel reads this one.
     NextIntoL1,
-    /// The first [`LEAD_IN_BYTES`] of the next stretch into L2: the
-    /// hardware prefetcher takes up the stream from there. Asking for more
-    /// a period ahead floods the caches when a period reads much.
-    ///
-    /// [`LEAD_IN_BYTES`]: crate::playspec::kernel::LEAD_IN_BYTES
-    LeadInToL2,
+    /// The first `lines` cache lines of the next stretch into L2: the
+    /// hardware prefetcher takes up the stream from there. Asking for whole
+    /// next periods floods the caches when a period reads much.
+    LeadInToL2 {
+        /// Cache lines per entry ([`LEAD_IN_BUDGET`] shared).
+        lines: usize,
+    },
 }
 
-/// What to ask for ([`Prefetch`]) while mixing a stretch from a plan that
-/// can read `working_set` bytes of samples, `stretch_bytes` of them in this
-/// stretch: nothing when the working set stays in cache from one pass to
-/// the next ([`CACHED_BYTES`]); else the whole next stretch into L1 when a
-/// stretch's samples fit there beside the output ([`NEAR_BYTES`]); else
-/// the next stretch's lead-in into L2.
+/// What to ask for ([`Prefetch`]) while mixing a stretch from a plan of
+/// `streams` entries that can read `working_set` bytes of samples,
+/// `stretch_bytes` of them in this stretch: nothing when the working set
+/// stays in cache from one pass to the next ([`CACHED_BYTES`]); else the
+/// whole next stretch into L1 when a stretch's samples fit there beside
+/// the output ([`NEAR_BYTES`]); else a lead-in of each entry's next stretch
+/// into L2, [`LEAD_IN_BUDGET`] bytes shared among the entries, from 8 to 32
+/// lines each.
 ///
-/// Measured on W(N, P) (Xeon, AVX-512, 2 MiB L2; µs per period, medians of
-/// alternating runs; the lead-in into L2 against the whole next stretch
-/// into L2 and against nothing): W(64, 256) 12.7 / 12.6 / 15.6;
-/// W(64, 1024) 59.0 / 64.0 / 66.5; W(256, 256) 53.0 / 65.1 / 57.4.
+/// Measured on W(N, P) with 10 s clips (Xeon, AVX-512, 2 MiB L2; µs per
+/// period, medians of alternating runs), lead-ins of 4 / 8 / 16 / 32 lines
+/// and nothing:
+///
+/// | N, P | 4 | 8 | 16 | 32 | nothing |
+/// |---|---|---|---|---|---|
+/// | 64, 256 | 15.6 | 15.1 | 13.9 | **13.3** | 17.3 |
+/// | 128, 256 | 27.9 | 27.0 | **25.1** | 28.4 | 33.2 |
+/// | 256, 256 | 52.1 | **51.1** | 68.5 | 66.4 | 59.7 |
+///
+/// Asking for the whole next stretch into L2 instead: 12.6 at W(64, 256)
+/// but 65.1 at W(256, 256) and 64.0 against 59.0 at W(64, 1024).
 /// Cache-resident clips at W(32, 256): 1.61 with nothing against 1.66 with
-/// the lead-in and 1.79 with the whole stretch into L1.
-fn prefetch_for(working_set: usize, stretch_bytes: usize) -> Prefetch {
+/// an 8-line lead-in and 1.79 with the whole stretch into L1.
+fn prefetch_for(streams: usize, working_set: usize, stretch_bytes: usize) -> Prefetch {
     if working_set <= CACHED_BYTES {
         Prefetch::Off
     } else if stretch_bytes <= NEAR_BYTES {
         Prefetch::NextIntoL1
     } else {
-        Prefetch::LeadInToL2
+        Prefetch::LeadInToL2 {
+            lines: (LEAD_IN_BUDGET / LINE_BYTES / streams.max(1)).clamp(8, 32),
+        }
     }
 }
+
+/// The bytes of lead-in a stretch asks for, shared among its entries.
+const LEAD_IN_BUDGET: usize = 128 * 1024;
 
 /// The most bytes of samples a plan may read for them to stay in cache from
 /// one pass to the next: half the L2 of the CPU measured, and within the
