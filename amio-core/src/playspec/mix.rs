@@ -518,8 +518,9 @@ pub(crate) struct Scratch {
     next: i128,
     /// The position of the next arrival: the plan holds until it.
     end: i128,
-    /// The bytes of samples the plan's entries can read: the sum of their
-    /// ranges (what stays in cache from one pass over them to the next).
+    /// The bytes of samples the plan's entries read again and again: the
+    /// sum of their ranges if every one repeats (then they can stay in
+    /// cache from one pass to the next), else `usize::MAX`.
     working_set: usize,
     /// Streamed frames that were not ready, for the engine to report.
     pub(crate) missing: MissingLog,
@@ -712,8 +713,8 @@ impl Prepared {
 
     /// Makes the plan for a stretch `[p0, p0 + n)`: every occurrence that
     /// meets `[p0, w)`, where `w` is the first arrival at or after `p0 + n`,
-    /// sorted by (entry, k), with its cursor at `p0`. Real-time safe: the scratch holds
-    /// [`Prepared::scratch_needed`] candidates.
+    /// sorted by (entry, k), each entry's cursor at `p0`. Real-time safe:
+    /// the scratch holds [`Prepared::scratch_needed`] candidates.
     fn plan(&self, scratch: &mut Scratch, p0: i64, n: u64) {
         let data = self.playspec.data();
         let stretch_end = i128::from(p0) + i128::from(n);
