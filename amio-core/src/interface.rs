@@ -414,7 +414,8 @@ impl Interface {
     }
 
     /// Makes the reader thread (once started) wait `delay` before every
-    /// block it reads: a slow disk, for the tests of missing data.
+    /// block it reads: a slow disk, for the tests of missing data
+    /// (`Duration::MAX`: it reads nothing until it closes).
     #[cfg(test)]
     pub(crate) fn set_stream_read_delay(&mut self, delay: std::time::Duration) {
         self.stream_read_delay = delay;

@@ -82,6 +82,28 @@ impl ReaderShared {
     fn lock(&self) -> MutexGuard<'_, ReaderState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Waits `delay` (the tests' slow disk; `Duration::MAX`: until the
+    /// reader closes), or less if the reader closes; whether it is closing.
+    fn pause(&self, delay: Duration) -> bool {
+        let deadline = std::time::Instant::now().checked_add(delay);
+        let mut state = self.lock();
+        while !state.closing {
+            let left = match deadline {
+                Some(d) => d.saturating_duration_since(std::time::Instant::now()),
+                None => Duration::from_secs(3600),
+            };
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .wake
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
 }
 
 /// What a driver that runs without a clock (the null driver offline or
@@ -303,22 +325,46 @@ fn run(
             let start = |insert_at: i64, start_from: i64, at: i64| {
                 start_from.wrapping_add(at.saturating_sub(insert_at).max(0))
             };
+            // Where the timeline may stand when a pending change applies,
+            // and in how many stream frames at least: where it stands now,
+            // where a pending locate puts it, and where another pending
+            // change starts it (from either). Two changes can apply within
+            // one period, the second from where the first started.
+            let soonest_of = |c: &Scheduled| {
+                // Not before its command, nor (rolling on) before the
+                // position reaches its insert point.
+                after(c.at).max(
+                    u64::try_from(i128::from(c.insert_at) - i128::from(report.position))
+                        .unwrap_or(0),
+                )
+            };
+            let mut froms: Vec<(i64, u64)> = vec![(report.position, 0)];
+            froms.extend(state.locates.iter().map(|&(at, to)| (to, after(at))));
+            let direct = froms.len();
+            for (&id, d) in &state.playspecs {
+                if id != report.id {
+                    for k in 0..direct {
+                        let (from, soonest) = froms[k];
+                        froms.push((
+                            start(d.insert_at, d.start_from, from),
+                            soonest.max(soonest_of(d)),
+                        ));
+                    }
+                }
+            }
             for (&id, c) in &state.playspecs {
                 if id != report.id {
-                    let p = &c.playspec;
-                    // Not before its command, nor (rolling on) before the
-                    // position reaches its insert point.
-                    let soonest = after(c.at).max(
-                        u64::try_from(i128::from(c.insert_at) - i128::from(report.position))
-                            .unwrap_or(0),
-                    );
-                    windows.push((
-                        p.clone(),
-                        start(c.insert_at, c.start_from, report.position),
-                        soonest,
-                    ));
-                    for &(at, to) in &state.locates {
-                        windows.push((p.clone(), start(c.insert_at, c.start_from, to), after(at)));
+                    for (k, &(from, soonest)) in froms.iter().enumerate() {
+                        let soonest = if k == 0 {
+                            soonest_of(c)
+                        } else {
+                            soonest.max(after(c.at))
+                        };
+                        windows.push((
+                            c.playspec.clone(),
+                            start(c.insert_at, c.start_from, from),
+                            soonest,
+                        ));
                     }
                 }
             }
@@ -389,8 +435,8 @@ fn run(
             let shift = block_shift(file.channels());
             let start = block << shift;
             let n = (1u64 << shift).min(file.frames() - start) as usize;
-            if !delay.is_zero() {
-                std::thread::sleep(delay);
+            if !delay.is_zero() && shared.pause(delay) {
+                return; // closing while the tests' slow disk waited
             }
             // A block that cannot be read stays missing: the engine plays
             // silence for it and reports the frames (DataMissing).

@@ -123,7 +123,9 @@ fn publish(w: &mut CacheWriter, file: &StreamedFile, ready: impl Fn(u64) -> bool
 
 /// Renders `frames` frames of `playspec` rolling from `start`, in blocks
 /// of the given sizes (cycled), with `cache` given to the engine; returns
-/// the output and the events.
+/// the output and the events. Without `cache`, the interface's own reader
+/// (started for a streamed clip) never reads a block, so a streamed clip's
+/// data is missing throughout, however the threads are scheduled.
 fn render(
     playspec: &Playspec,
     oc: usize,
@@ -138,8 +140,9 @@ fn render(
         ..Config::default()
     };
     let (mut interface, mut engine) = Interface::new(&info(oc, max), &config).unwrap();
-    if let Some(cache) = cache {
-        engine.set_block_cache(cache);
+    match cache {
+        Some(cache) => engine.set_block_cache(cache),
+        None => interface.set_stream_read_delay(std::time::Duration::MAX),
     }
     interface.schedule(playspec, 0, start, Some(0)).unwrap();
     interface.roll(Some(0)).unwrap();
