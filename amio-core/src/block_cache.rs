@@ -497,7 +497,8 @@ mod tests {
 
     /// A reader thread publishing and dropping blocks as fast as it can
     /// while an "audio" thread reads: every block found holds exactly its
-    /// own data (a slot reused under a reader would show another's).
+    /// own data (a slot reused under a reader would show another's), and
+    /// the audio thread finds blocks.
     #[test]
     fn concurrent_readers_never_see_a_slot_being_reused() {
         let (mut reader, mut w) = BlockCache::create(8, 256).unwrap();
@@ -506,7 +507,14 @@ mod tests {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 let (mut periods, mut found) = (0u64, 0u64);
-                while !stop.load(Ordering::Relaxed) {
+                // Until stopped and some block was seen: the writer leaves
+                // its last four published, so a thread the scheduler kept
+                // off the CPU while the writer ran still sees them. The
+                // minute is a hang guard.
+                let began = std::time::Instant::now();
+                while !(stop.load(Ordering::Relaxed) && found > 0)
+                    && began.elapsed() < std::time::Duration::from_secs(60)
+                {
                     let r = reader.begin();
                     for block in 0..16 {
                         if let Some(s) = r.block(3, block) {
