@@ -273,6 +273,10 @@ fn wait_pass(shared: &ReaderShared) {
     }
 }
 
+/// The most positions a pass considers a pending change applying from
+/// (chains of changes within one period; see [`run`]).
+const FROMS: usize = 64;
+
 /// The reader thread.
 fn run(
     shared: &ReaderShared,
@@ -327,9 +331,9 @@ fn run(
             };
             // Where the timeline may stand when a pending change applies,
             // and in how many stream frames at least: where it stands now,
-            // where a pending locate puts it, and where another pending
-            // change starts it (from either). Two changes can apply within
-            // one period, the second from where the first started.
+            // where a pending locate puts it, and where other pending
+            // changes start it (from either). Several changes can apply
+            // within one period, each from where the one before started.
             let soonest_of = |c: &Scheduled| {
                 // Not before its command, nor (rolling on) before the
                 // position reaches its insert point.
@@ -340,17 +344,28 @@ fn run(
             };
             let mut froms: Vec<(i64, u64)> = vec![(report.position, 0)];
             froms.extend(state.locates.iter().map(|&(at, to)| (to, after(at))));
-            let direct = froms.len();
-            for (&id, d) in &state.playspecs {
-                if id != report.id {
-                    for k in 0..direct {
-                        let (from, soonest) = froms[k];
-                        froms.push((
-                            start(d.insert_at, d.start_from, from),
-                            soonest.max(soonest_of(d)),
-                        ));
+            // Chains of changes, one more change per round, each start
+            // once, at most FROMS of them.
+            let pending = state
+                .playspecs
+                .keys()
+                .filter(|&&id| id != report.id)
+                .count();
+            let mut level = 0..froms.len();
+            for _ in 0..pending {
+                let begin = froms.len();
+                for (&id, d) in &state.playspecs {
+                    if id != report.id {
+                        for k in level.clone() {
+                            let (from, soonest) = froms[k];
+                            let to = start(d.insert_at, d.start_from, from);
+                            if froms.len() < FROMS && froms.iter().all(|f| f.0 != to) {
+                                froms.push((to, soonest.max(soonest_of(d))));
+                            }
+                        }
                     }
                 }
+                level = begin..froms.len();
             }
             for (&id, c) in &state.playspecs {
                 if id != report.id {
