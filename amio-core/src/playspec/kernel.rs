@@ -192,18 +192,8 @@ pub(crate) const LINE_BYTES: usize = 64;
 #[inline(always)]
 pub(crate) fn prefetch_lead_in(at: *const f32, lines: usize) {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-        const LINE_FLOATS: usize = LINE_BYTES / 4;
-        for line in 0..lines {
-            let p = at.wrapping_add(line * LINE_FLOATS).cast();
-            // SAFETY: a prefetch never faults and reads nothing the
-            // program sees, whatever the address (`wrapping_add` forms it
-            // without claiming it is in bounds), so neither the pointer's
-            // lifetime nor another thread's writes matter; SSE is in the
-            // x86-64 baseline.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(p) }
-        }
+    for line in 0..lines {
+        x86::prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(at, line * (LINE_BYTES / 4));
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (at, lines);
@@ -267,15 +257,16 @@ mod x86 {
     use super::{clamp_one, madd, LANES};
     use std::arch::x86_64::*;
 
-    /// Asks for the cache line holding `base[at]` to be brought into L1 (a
-    /// hint: `at` may lie past the slice `base` starts).
+    /// Asks for the cache line holding `base[at]` to be brought into the
+    /// cache `HINT` names (`_MM_HINT_T0`: L1, `_MM_HINT_T1`: L2). A hint:
+    /// `at` may lie past the slice `base` starts, or past memory.
     #[inline(always)]
-    fn prefetch_l1(base: *const f32, at: usize) {
+    pub(super) fn prefetch<const HINT: i32>(base: *const f32, at: usize) {
         // SAFETY: a prefetch never faults and reads nothing the program
         // sees, whatever the address (`wrapping_add` forms it without
         // claiming it is in bounds), so neither lifetimes nor other
         // threads matter; SSE is in the x86-64 baseline.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(at).cast()) }
+        unsafe { _mm_prefetch::<HINT>(base.wrapping_add(at).cast()) }
     }
 
     #[target_feature(enable = "avx2")]
@@ -296,8 +287,8 @@ mod x86 {
             let mut i = 0;
             while i + 32 <= n {
                 if let Some(a) = ahead {
-                    prefetch_l1(s, i + a);
-                    prefetch_l1(s, i + a + 16);
+                    prefetch::<_MM_HINT_T0>(s, i + a);
+                    prefetch::<_MM_HINT_T0>(s, i + a + 16);
                 }
                 // Two pattern periods: gains g0 g1 g0 g1.
                 let x0 = _mm256_mul_ps(g0, _mm256_loadu_ps(s.add(i)));
@@ -360,8 +351,8 @@ mod x86 {
             let mut i = 0;
             while i + 32 <= n {
                 if let Some(a) = ahead {
-                    prefetch_l1(s, i + a);
-                    prefetch_l1(s, i + a + 16);
+                    prefetch::<_MM_HINT_T0>(s, i + a);
+                    prefetch::<_MM_HINT_T0>(s, i + a + 16);
                 }
                 let x0 = _mm512_mul_ps(g, _mm512_loadu_ps(s.add(i)));
                 let x1 = _mm512_mul_ps(g, _mm512_loadu_ps(s.add(i + 16)));
@@ -407,7 +398,7 @@ mod x86 {
             let mut f = 0;
             while f + 8 <= n {
                 if let Some(a) = ahead {
-                    prefetch_l1(s, f + a);
+                    prefetch::<_MM_HINT_T0>(s, f + a);
                 }
                 let x = _mm256_loadu_ps(s.add(f));
                 let x0 = _mm256_mul_ps(g, _mm256_permutevar8x32_ps(x, lo));
